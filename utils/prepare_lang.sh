@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Kaldi-compatible utils/prepare_lang.sh: builds data/lang from a dictionary dir.
+# Implemented by bnn-prepare-lang (bnn/lang/prepare_lang.py); outputs match Kaldi's
+# prepare_lang.sh byte for byte (phones.txt, words.txt, L.fst, L_disambig.fst, topo, phones/).
+set -euo pipefail
+
+# Begin configuration section.
+num_sil_states=5
+num_nonsil_states=3
+position_dependent_phones=true
+share_silence_phones=false
+sil_prob=0.5
+# End configuration section.
+
+echo "$0 $@"  # Print the command line for logging
+
+. utils/parse_options.sh
+
+if [ $# -ne 4 ]; then
+  echo "usage: utils/prepare_lang.sh [options] <dict-src-dir> <oov-dict-entry> <tmp-dir> <lang-dir>"
+  echo "e.g.: utils/prepare_lang.sh --position-dependent-phones false data/local/dict \"<SIL>\" data/local/lang data/lang"
+  echo "<dict-src-dir> must contain lexicon.txt (or lexiconp.txt), silence_phones.txt,"
+  echo " nonsilence_phones.txt, optional_silence.txt and optionally extra_questions.txt"
+  echo "options:"
+  echo "  --num-sil-states <n>                   # default: 5, #states in silence models"
+  echo "  --num-nonsil-states <n>                # default: 3, #states in non-silence models"
+  echo "  --position-dependent-phones (true|false)  # default: true; _B/_E/_I/_S phone markers"
+  echo "  --share-silence-phones (true|false)    # default: false; share pdfs of silence phones"
+  echo "  --sil-prob <p>                         # default: 0.5 [0 <= p < 1]"
+  exit 2
+fi
+
+srcdir=$1
+oov_word=$2
+tmpdir=$3
+dir=$4
+
+for f in $srcdir/silence_phones.txt $srcdir/nonsilence_phones.txt $srcdir/optional_silence.txt; do
+  [ -f $f ] || { echo "$0: missing $f" >&2; exit 1; }
+done
+if [ ! -f $srcdir/lexicon.txt ] && [ ! -f $srcdir/lexiconp.txt ]; then
+  echo "$0: missing $srcdir/lexicon.txt (or lexiconp.txt)" >&2; exit 1
+fi
+
+bnn-prepare-lang --sil-prob $sil_prob \
+  --position-dependent-phones $position_dependent_phones \
+  --share-silence-phones $share_silence_phones \
+  --num-sil-states $num_sil_states --num-nonsil-states $num_nonsil_states \
+  "$srcdir" "$oov_word" "$tmpdir" "$dir"
