@@ -1,0 +1,318 @@
+"""Frame-level cross-entropy training of (binary) acoustic models — Kaldi nnet1 style.
+
+One trainer serves the float baseline and every binarized config: the model supplies
+``before_optimizer_step()`` (per-layer gradient-norm clipping, Lu et al. Eq. 7) and
+``after_optimizer_step(generator)`` (weight clipping, Lu Eq. 4; semi-stochastic binarization,
+Lu Alg. 1 lines 19-21); the loss is cross-entropy or knowledge distillation (Qian & Xiang
+Eq. 16) with teacher posteriors computed on the fly.
+
+Reproducibility: epoch ``e`` shuffles with ``default_rng([seed, e])`` and re-seeds torch with
+``seed * 1000 + e``, so a run resumed from the checkpoint of epoch ``e - 1`` replays epoch ``e``
+exactly.  Multi-process training (``torchrun``) shards utterances by rank and wraps the model in
+DistributedDataParallel; only rank 0 writes files.
+"""
+import json
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from bnn.data.frames import UtteranceSource, sequential_minibatches, shuffled_minibatches
+from bnn.train import checkpoint
+from bnn.train.schedule import Newbob, exponential_lr
+from bnn.utils.errors import BnnError
+
+logger = logging.getLogger(__name__)
+
+TRAIN_DEFAULTS = {
+    "optimizer": "sgd",       # sgd | adam
+    "lr": 0.008,              # Lu et al.: 0.008 for the float baseline, 0.001 for binary nets
+    "momentum": 0.9,
+    "weight_decay": 0.0,
+    "schedule": "newbob",     # newbob | exponential | constant
+    "lr_decay": 0.5,          # exponential: lr_e = lr * lr_decay ** e
+    "epochs": 20,             # maximum number of epochs
+    "min_epochs": 1,
+    "patience": 0,            # early stopping after this many epochs without CV gain (0: off)
+    "batch_size": 256,
+    "buffer_frames": 100000,  # frame-shuffling buffer (bounded memory)
+    "cv_batch_size": 4096,
+    "kd": None,               # {"lambda": 0.5}: J = lambda J_hard + (1 - lambda) J_soft
+}
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: torch.device) -> DistInfo:
+    """Join a torchrun process group when WORLD_SIZE > 1 (gloo on CPU, nccl on CUDA)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return DistInfo(rank=dist.get_rank(), world=dist.get_world_size())
+
+
+def _allreduce(values: List[float], dist_info: DistInfo, op: str = "sum") -> List[float]:
+    if dist_info.world == 1:
+        return values
+    import torch.distributed as dist
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM if op == "sum" else dist.ReduceOp.MIN)
+    return t.tolist()
+
+
+def train_config(cfg: dict) -> dict:
+    out = dict(TRAIN_DEFAULTS)
+    out.update(cfg.get("train") or {})
+    unknown = set(out) - set(TRAIN_DEFAULTS) - {"init_from", "seed", "grad_clip", "notes",
+                                                "teacher"}
+    if unknown:
+        raise BnnError(f"unknown train options in config: {sorted(unknown)}")
+    return out
+
+
+def make_optimizer(params, tcfg: dict) -> torch.optim.Optimizer:
+    if tcfg["optimizer"] == "sgd":
+        return torch.optim.SGD(params, lr=tcfg["lr"], momentum=tcfg["momentum"],
+                               weight_decay=tcfg["weight_decay"])
+    if tcfg["optimizer"] == "adam":
+        return torch.optim.Adam(params, lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
+    raise BnnError(f"unknown optimizer '{tcfg['optimizer']}' (sgd or adam)")
+
+
+def frame_loss(logits, targets, teacher_logits, kd_lambda):
+    """Cross-entropy, or Qian & Xiang Eq. 16 when a teacher is given."""
+    if teacher_logits is None:
+        return F.cross_entropy(logits, targets, reduction="sum")
+    from bnn.train.losses import kd_loss
+    return kd_loss(logits, targets, teacher_logits, kd_lambda) * logits.shape[0]
+
+
+def evaluate(model, source: UtteranceSource, utts, batch_size, device, dist_info) -> dict:
+    """Cross-entropy and frame accuracy on held-out utterances (eval mode)."""
+    model.eval()
+    tot_loss, tot_correct, tot_frames = 0.0, 0.0, 0.0
+    with torch.no_grad():
+        for x, y in sequential_minibatches(source, utts, batch_size):
+            xt = torch.from_numpy(x).to(device)
+            yt = torch.from_numpy(y).to(device)
+            logits = model(xt)
+            tot_loss += F.cross_entropy(logits, yt, reduction="sum").item()
+            tot_correct += (logits.argmax(dim=1) == yt).sum().item()
+            tot_frames += len(y)
+    tot_loss, tot_correct, tot_frames = _allreduce([tot_loss, tot_correct, tot_frames], dist_info)
+    if tot_frames == 0:
+        raise BnnError("no cross-validation frames: check the CV data and its alignments")
+    return {"loss": tot_loss / tot_frames, "acc": 100.0 * tot_correct / tot_frames,
+            "frames": int(tot_frames)}
+
+
+class Progress:
+    """A one-line progress display on a terminal; silent when stderr is a log file."""
+
+    def __init__(self, epoch: int):
+        self.enabled = sys.stderr.isatty()
+        self.epoch = epoch
+        self.last = 0.0
+
+    def update(self, frames: int, loss: float, acc: float):
+        now = time.time()
+        if self.enabled and now - self.last > 0.5:
+            self.last = now
+            print(f"\repoch {self.epoch}: {frames} frames, loss {loss:.4f}, acc {acc:.2f}%",
+                  end="", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def train_epoch(model, raw_model, optimizer, source, utts, tcfg, epoch, seed, device,
+                dist_info, teacher=None) -> dict:
+    """One pass over the shuffled training frames; returns mean loss, accuracy, frames."""
+    model.train()
+    rng = np.random.default_rng([seed, epoch])
+    torch.manual_seed(seed * 1000 + epoch)
+    gen = torch.Generator().manual_seed(seed * 1000 + epoch)
+    kd = tcfg.get("kd") or None
+    kd_lambda = float(kd["lambda"]) if kd else 1.0
+    batches = shuffled_minibatches(source, utts, tcfg["batch_size"], tcfg["buffer_frames"], rng,
+                                   drop_last=dist_info.world > 1)
+    tot_loss = tot_correct = tot_frames = 0.0
+    progress = Progress(epoch)
+    start = time.time()
+    while True:
+        batch = next(batches, None)
+        # Ranks stop together at the first exhausted shard, so DDP all-reduces stay matched.
+        if _allreduce([0.0 if batch is None else 1.0], dist_info, op="min")[0] == 0.0:
+            break
+        x, y = batch
+        xt = torch.from_numpy(x).to(device)
+        yt = torch.from_numpy(y).to(device)
+        teacher_logits = None
+        if teacher is not None:
+            with torch.no_grad():
+                teacher_logits = teacher(xt)
+        logits = model(xt)
+        loss = frame_loss(logits, yt, teacher_logits, kd_lambda)
+        optimizer.zero_grad(set_to_none=True)
+        (loss / len(y)).backward()
+        raw_model.before_optimizer_step()
+        optimizer.step()
+        raw_model.after_optimizer_step(gen)
+        tot_loss += loss.item()
+        tot_correct += (logits.detach().argmax(dim=1) == yt).sum().item()
+        tot_frames += len(y)
+        progress.update(int(tot_frames), tot_loss / tot_frames, 100.0 * tot_correct / tot_frames)
+    progress.close()
+    tot_loss, tot_correct, tot_frames = _allreduce([tot_loss, tot_correct, tot_frames], dist_info)
+    if tot_frames == 0:
+        raise BnnError("no training frames: check the training data and its alignments")
+    elapsed = time.time() - start
+    return {"loss": tot_loss / tot_frames, "acc": 100.0 * tot_correct / tot_frames,
+            "frames": int(tot_frames), "seconds": round(elapsed, 2),
+            "frames_per_sec": round(tot_frames / max(elapsed, 1e-9), 1),
+            "skipped_utts": source.num_skipped}
+
+
+def set_lr(optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_source,
+                 train_utts, cv_source, cv_utts, seed: int, device: torch.device,
+                 resume: bool, teacher=None, dist_info: Optional[DistInfo] = None) -> dict:
+    """Train ``model`` and write ``out_dir/final.pt`` (best on CV), per-epoch checkpoints,
+    ``history.json``.  ``model_payload`` holds the non-weight fields of ``final.pt``.
+    Returns the history dict."""
+    dist_info = dist_info or DistInfo()
+    raw_model = model
+    model.to(device)
+    if dist_info.world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        model = DDP(raw_model, device_ids=[device.index] if device.type == "cuda" else None)
+    params = [p for p in raw_model.parameters() if p.requires_grad]
+    optimizer = make_optimizer(params, tcfg)
+    newbob = Newbob(lr=tcfg["lr"], min_epochs=tcfg["min_epochs"])
+    ckpt_dir = os.path.join(out_dir, "checkpoints")
+    history = {"epochs": [], "config": model_payload["config"]}
+    start_epoch = 0
+    best_state = None
+    best_cv = math.inf
+    bad_epochs = 0
+
+    last = latest_checkpoint(ckpt_dir) if resume else None
+    if last is not None:
+        state = checkpoint.load(last)
+        raw_model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        newbob.load_state_dict(state["newbob"])
+        history = state["history"]
+        start_epoch = state["epoch"] + 1
+        best_cv = state["best_cv"]
+        bad_epochs = state["bad_epochs"]
+        best_state = state["best_state"]
+        logger.info("resuming from %s (epoch %d done)", last, state["epoch"])
+    elif resume:
+        logger.info("--resume: no checkpoint in %s, starting from scratch", ckpt_dir)
+
+    if start_epoch == 0:
+        cv0 = evaluate(model, cv_source, cv_utts, tcfg["cv_batch_size"], device, dist_info)
+        logger.info("initial CV: loss %.4f acc %.2f%% (%d frames)", cv0["loss"], cv0["acc"],
+                    cv0["frames"])
+        history["initial_cv"] = cv0
+        if teacher is None and "init_from" in model_payload:
+            best_cv = cv0["loss"]
+            best_state = {k: v.detach().cpu().clone() for k, v in raw_model.state_dict().items()}
+
+    for epoch in range(start_epoch, tcfg["epochs"]):
+        lr = (exponential_lr(tcfg["lr"], tcfg["lr_decay"], epoch)
+              if tcfg["schedule"] == "exponential"
+              else newbob.lr if tcfg["schedule"] == "newbob" else tcfg["lr"])
+        set_lr(optimizer, lr)
+        tr = train_epoch(model, raw_model, optimizer, train_source, train_utts, tcfg, epoch,
+                         seed, device, dist_info, teacher)
+        cv = evaluate(model, cv_source, cv_utts, tcfg["cv_batch_size"], device, dist_info)
+        accept = True
+        stop = False
+        if tcfg["schedule"] == "newbob":
+            accept, stop = newbob.step(epoch, cv["loss"])
+            if not accept and best_state is not None:
+                raw_model.load_state_dict(best_state)  # nnet1: reject the epoch
+        if cv["loss"] < best_cv:
+            best_cv = cv["loss"]
+            best_state = {k: v.detach().cpu().clone() for k, v in raw_model.state_dict().items()}
+            bad_epochs = 0
+        else:
+            bad_epochs += 1
+        if tcfg["patience"] and bad_epochs >= tcfg["patience"] and epoch + 1 >= tcfg["min_epochs"]:
+            stop = True
+        row = {"epoch": epoch, "lr": lr, "train_loss": tr["loss"], "train_acc": tr["acc"],
+               "cv_loss": cv["loss"], "cv_acc": cv["acc"], "train_frames": tr["frames"],
+               "cv_frames": cv["frames"], "seconds": tr["seconds"],
+               "frames_per_sec": tr["frames_per_sec"], "skipped_utts": tr["skipped_utts"],
+               "accepted": accept}
+        history["epochs"].append(row)
+        logger.info("epoch %d: lr %.6g train loss %.4f acc %.2f%% | cv loss %.4f acc %.2f%% | "
+                    "%.0f frames/s%s", epoch, lr, tr["loss"], tr["acc"], cv["loss"], cv["acc"],
+                    tr["frames_per_sec"], "" if accept else " (rejected)")
+        if dist_info.is_main:
+            checkpoint.save({"format": checkpoint.FORMAT, "epoch": epoch,
+                             "state_dict": raw_model.state_dict(),
+                             "optimizer": optimizer.state_dict(), "newbob": newbob.state_dict(),
+                             "history": history, "best_cv": best_cv, "bad_epochs": bad_epochs,
+                             "best_state": best_state},
+                            os.path.join(ckpt_dir, f"epoch_{epoch}.pt"))
+            write_json(os.path.join(out_dir, "history.json"), history)
+        if stop:
+            logger.info("stopping after epoch %d (%s)", epoch,
+                        "newbob" if tcfg["schedule"] == "newbob" else "early stopping")
+            break
+
+    if best_state is None:
+        best_state = raw_model.state_dict()
+    history["best_cv_loss"] = best_cv
+    if dist_info.is_main:
+        payload = dict(model_payload)
+        payload["state_dict"] = best_state
+        checkpoint.save(payload, os.path.join(out_dir, "final.pt"))
+        write_json(os.path.join(out_dir, "history.json"), history)
+    return history
+
+
+def latest_checkpoint(ckpt_dir: str) -> Optional[str]:
+    if not os.path.isdir(ckpt_dir):
+        return None
+    epochs = []
+    for name in os.listdir(ckpt_dir):
+        if name.startswith("epoch_") and name.endswith(".pt"):
+            try:
+                epochs.append(int(name[len("epoch_"):-3]))
+            except ValueError:
+                continue
+    return os.path.join(ckpt_dir, f"epoch_{max(epochs)}.pt") if epochs else None
+
+
+def write_json(path: str, obj) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
