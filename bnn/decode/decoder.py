@@ -1,0 +1,243 @@
+"""Lattice-faster decoding of per-frame scores with a Kaldi HCLG graph (kaldi-hmm-gmm).
+
+Mapped decoding follows Kaldi's ``latgen-faster-mapped`` (src/bin/latgen-faster-mapped.cc) and
+``DecodableMatrixScaledMapped`` (src/decoder/decodable-matrix.h): the log-likelihood of
+transition-id ``t`` at frame ``i`` is ``acoustic_scale * M[i, tid2pdf[t]]`` for a (frames x
+num-pdfs) matrix ``M``.  kaldi-hmm-gmm's ``DecodableCtc(X)`` returns ``X[i, t - 1]`` for index
+``t``, so decoding ``DecodableCtc(acoustic_scale * M[:, tid2pdf[1:]])`` is exactly the mapped
+decodable.  GMM decoding (``gmm-latgen-faster``) uses ``DecodableAmDiagGmmScaled``.
+
+kaldi-hmm-gmm 1.1.4 exposes only the decoder's best path (``decode_utterance_lattice_faster``
+returns alignment, words and likelihood; the lattice stays inside C++), so no Kaldi lattices are
+written.  Scoring instead re-decodes per (LM weight, word insertion penalty): Kaldi's
+``steps/score_kaldi.sh`` takes the best path of the lattice with costs
+``graph + wip * #words + acoustic / LMWT`` (``lattice-scale --inv-acoustic-scale=LMWT``,
+``lattice-add-penalty``, ``lattice-best-path``); decoding with ``acoustic_scale = 1 / LMWT`` on a
+graph whose word arcs carry an extra cost ``wip`` minimises the same quantity (without the lattice
+beam's pruning).  The expensive step (the acoustic model) runs once; the C++ search is cheap.
+"""
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from bnn.decode.fstio import arrays_to_vector_fst, read_fst_arrays
+from bnn.utils.errors import BnnError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DecodeOptions:
+    """Kaldi ``LatticeFasterDecoderConfig`` options used by the command-line decoders."""
+    acoustic_scale: float = 0.1
+    beam: float = 16.0
+    lattice_beam: float = 10.0
+    max_active: int = 2147483647
+    min_active: int = 200
+    allow_partial: bool = False
+
+
+@dataclass
+class DecodeResult:
+    ok: bool
+    words: List[int]
+    alignment: List[int]
+    likelihood: float
+    num_frames: int
+    partial: bool = False
+
+
+@dataclass
+class SweepGrid:
+    """LM weights and word insertion penalties for the scoring sweep."""
+    lm_weights: Sequence[float] = field(default_factory=list)
+    penalties: Sequence[float] = field(default_factory=lambda: [0.0])
+
+
+def parse_range(spec: str) -> List[int]:
+    """``"1:20"`` -> [1..20]; ``"7,9,11"`` -> [7, 9, 11] (Kaldi score.sh ``--min-lmwt/--max-lmwt``)."""
+    spec = spec.strip()
+    if not spec:
+        return []
+    try:
+        if ":" in spec:
+            lo, hi = spec.split(":")
+            return list(range(int(lo), int(hi) + 1))
+        return [int(x) for x in spec.split(",")]
+    except ValueError:
+        raise BnnError(f"bad LM weight range '{spec}' (use e.g. 1:20 or 7,9,11)") from None
+
+
+def parse_floats(spec: str) -> List[float]:
+    try:
+        return [float(x) for x in spec.replace(",", " ").split()]
+    except ValueError:
+        raise BnnError(f"bad list of numbers '{spec}'") from None
+
+
+def load_transition_model(model_path: str):
+    """(kaldi_hmm_gmm.TransitionModel, AmDiagGmm or None) of a Kaldi model file (text or binary)."""
+    try:
+        from bnn.kaldi.khg_bridge import to_khg_transition_model
+        from bnn.kaldi.model_io import read_model
+    except ImportError as err:  # pragma: no cover - depends on the model reader being present
+        raise BnnError(f"{model_path}: Kaldi model reader not available ({err})") from None
+    trans, am = read_model(model_path)
+    return to_khg_transition_model(trans), am
+
+
+def load_am_gmm(model_path: str):
+    """The kaldi_hmm_gmm (TransitionModel, AmDiagGmm) of a Kaldi GMM model file."""
+    tm, am = load_transition_model(model_path)
+    if am is None:
+        raise BnnError(f"{model_path}: model has no AmDiagGmm (a transition model only)")
+    try:
+        from bnn.gmm.khg_convert import to_khg_am_gmm
+    except ImportError as err:  # pragma: no cover
+        raise BnnError(f"{model_path}: GMM converter not available ({err})") from None
+    return tm, to_khg_am_gmm(am)
+
+
+def check_scores(key: str, mat: np.ndarray, num_pdfs: Optional[int], source: str) -> np.ndarray:
+    """Validate one utterance's (frames x num-pdfs) score matrix; return it as float32."""
+    mat = np.asarray(mat)
+    if mat.ndim != 2:
+        raise BnnError(f"{source}: utterance {key}: expected a matrix, got an array of shape {mat.shape}")
+    if num_pdfs is not None and mat.shape[1] != num_pdfs:
+        raise BnnError(f"{source}: utterance {key}: log-likelihood matrix has {mat.shape[1]} columns "
+                       f"but the model has {num_pdfs} pdfs")
+    if mat.shape[0] == 0:
+        raise BnnError(f"{source}: utterance {key}: empty log-likelihood matrix (0 frames)")
+    if not np.all(np.isfinite(mat)):
+        bad = int(np.argmax(~np.isfinite(mat).all(axis=1)))
+        raise BnnError(f"{source}: utterance {key}: non-finite score (NaN or inf) at frame {bad}")
+    return np.asarray(mat, dtype=np.float32)
+
+
+class GraphDecoder:
+    """Kaldi lattice-faster decoding over an HCLG graph (vector or const OpenFst file)."""
+
+    def __init__(self, hclg_path: str, trans_model, opts: DecodeOptions):
+        import kaldi_hmm_gmm as khg
+        self.khg = khg
+        self.path = hclg_path
+        self.tm = trans_model
+        self.opts = opts
+        self.graph = read_fst_arrays(hclg_path)
+        if self.graph.num_states == 0:
+            raise BnnError(f"{hclg_path}: empty decoding graph")
+        max_tid = int(self.graph.arcs["ilabel"].max()) if self.graph.num_arcs else 0
+        if max_tid > trans_model.num_transition_ids:
+            raise BnnError(f"{hclg_path}: graph uses transition-id {max_tid} but the model has only "
+                           f"{trans_model.num_transition_ids} (graph built for another model?)")
+        self.tid2pdf = np.asarray(trans_model.transition_id_to_pdf_array(), dtype=np.int64)
+        self.num_pdfs = int(trans_model.num_pdfs)
+        self._decoders: Dict[float, object] = {}
+
+    def _config(self):
+        cfg = self.khg.LatticeFasterDecoderConfig()
+        cfg.beam = self.opts.beam
+        cfg.lattice_beam = self.opts.lattice_beam
+        cfg.max_active = self.opts.max_active
+        cfg.min_active = self.opts.min_active
+        return cfg
+
+    def _decoder(self, wip: float):
+        """A decoder on the graph with ``wip`` added to the cost of every arc with a word label."""
+        if wip not in self._decoders:
+            import kaldifst
+            fa = self.graph
+            if wip != 0.0:
+                arcs = fa.arcs.copy()
+                has_word = arcs["olabel"] != 0
+                arcs["weight"][has_word] += np.float32(wip)
+                fa = type(fa)(fa.start, fa.finals, fa.arc_state, arcs, fa.properties)
+            const = kaldifst.StdConstFst(arrays_to_vector_fst(fa))
+            self._decoders[wip] = (self.khg.LatticeFasterDecoderStdConstFst(const, self._config()), const)
+        return self._decoders[wip][0]
+
+    def _run(self, key: str, decodable, num_frames: int, wip: float) -> DecodeResult:
+        ok, ali, words, like = self.khg.decode_utterance_lattice_faster(
+            self._decoder(wip), decodable, self.tm, key, self.opts.allow_partial)
+        # kaldi-hmm-gmm returns ok=False both for "no final state" (with allow_partial it still
+        # gives the partial best path) and for a total failure (no path at all).
+        partial = bool(not ok and len(ali) > 0)
+        return DecodeResult(bool(ok) or (partial and self.opts.allow_partial), list(words),
+                            list(ali), float(like), num_frames, partial)
+
+    def mapped_decodable(self, loglikes: np.ndarray, acoustic_scale: float):
+        scaled = np.ascontiguousarray(loglikes[:, self.tid2pdf[1:]] * np.float32(acoustic_scale),
+                                      dtype=np.float32)
+        return self.khg.DecodableCtc(scaled)
+
+    def decode_loglikes(self, key: str, loglikes: np.ndarray, acoustic_scale: Optional[float] = None,
+                        wip: float = 0.0) -> DecodeResult:
+        """Decode one (frames x num-pdfs) matrix of log-likelihoods (Kaldi latgen-faster-mapped)."""
+        scale = self.opts.acoustic_scale if acoustic_scale is None else acoustic_scale
+        return self._run(key, self.mapped_decodable(loglikes, scale), loglikes.shape[0], wip)
+
+    def decode_decodable(self, key: str, decodable, num_frames: int, wip: float = 0.0) -> DecodeResult:
+        return self._run(key, decodable, num_frames, wip)
+
+    def sweep(self, key: str, loglikes: np.ndarray, grid: SweepGrid):
+        """Best word sequence for each (LM weight, penalty): {(lmwt, wip): [word ids]}."""
+        out = {}
+        for wip in grid.penalties:
+            for lmwt in grid.lm_weights:
+                res = self.decode_loglikes(key, loglikes, 1.0 / float(lmwt), wip)
+                out[(lmwt, wip)] = res.words if res.ok else None
+        return out
+
+
+def read_symbol_table(path: str) -> Dict[int, str]:
+    """``words.txt`` (``<symbol> <id>`` per line) as {id: symbol}."""
+    table = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                parts = line.split()
+                if not parts:
+                    continue
+                if len(parts) != 2:
+                    raise BnnError(f"{path}:{n}: expected '<symbol> <id>', got '{line.strip()}'")
+                table[int(parts[1])] = parts[0]
+    except OSError as err:
+        raise BnnError(f"{path}: cannot read symbol table ({err.strerror})") from None
+    except ValueError:
+        raise BnnError(f"{path}: bad integer id in symbol table") from None
+    return table
+
+
+class DecodeStats:
+    """Kaldi-style end-of-job summary (latgen-faster-mapped.cc: RTF, overall log-likelihood)."""
+
+    def __init__(self):
+        import time
+        self._time = time.time
+        self.start = time.time()
+        self.done = self.failed = self.partial = 0
+        self.frames = 0
+        self.tot_like = 0.0
+
+    def add(self, res: DecodeResult):
+        if res.ok:
+            self.done += 1
+            self.partial += int(res.partial)
+            self.frames += res.num_frames
+            self.tot_like += res.likelihood
+        else:
+            self.failed += 1
+
+    def log_summary(self, logger=log):
+        elapsed = self._time() - self.start
+        rtf = elapsed / (self.frames / 100.0) if self.frames else float("nan")
+        fps = self.frames / elapsed if elapsed > 0 else float("inf")
+        logger.info("Time taken %.2fs: real-time factor assuming 100 frames/sec is %.4f (%.1f frames/s)",
+                    elapsed, rtf, fps)
+        logger.info("Done %d utterances, failed for %d (%d partial)", self.done, self.failed, self.partial)
+        per_frame = self.tot_like / self.frames if self.frames else float("nan")
+        logger.info("Overall log-likelihood per frame is %s over %d frames.",
+                    f"{per_frame:.6g}" if not math.isnan(per_frame) else "nan", self.frames)
