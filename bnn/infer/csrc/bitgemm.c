@@ -1,0 +1,502 @@
+/*
+ * bnn.infer._bitgemm -- XOR-popcount GEMM kernels for bit-packed binary layers.
+ *
+ * Bit layout (see bnn/infer/packing.py): a row of k binary values is stored in kw = ceil(k/64)
+ * little-endian uint64 words; value j lives in bit (j % 64) of word (j / 64); bit 1 encodes +1
+ * (or 1 for 0/1 data), bit 0 encodes -1 (or 0); padding bits (j >= k) are 0 in every operand, so
+ * they never contribute to popcount(a XOR b) and any k (k % 64 != 0 included) is exact.
+ *
+ * Weights (n rows of kw words) are repacked once into panels of PANEL = 32 output units:
+ *   panels[p][w][c] = word w of weight row 32*p + c  (rows n..32*ceil(n/32)-1 are all-zero),
+ * so one 64-byte vector load fetches word w of 8 consecutive units and a broadcast input word is
+ * XORed against 32 units at once; the 32 per-unit counts stay in vector lanes until the end.
+ *
+ * Every kernel computes acc[i][j] = popcount(A_i XOR B_j) summed over the kw words, then applies
+ * one epilogue:
+ *   MODE_INT   out_i32[i*n + j] = k - 2*acc            (the +/-1 dot product, Qian & Xiang Eq. 2)
+ *   MODE_BITS  bit j of out_u64 row i = (acc <= thr[j])  (fused binary hidden layer; thr is an
+ *              int64 per padded unit, thr = -1 gives a constant 0, used for padding units)
+ *   MODE_FLOAT out_f32[i*n + j] = (float)(scale[j]*acc + bias[j])   (double arithmetic)
+ *
+ * Paths: AVX-512 (F+BW+DQ+VL+VPOPCNTDQ; 4 input rows x 32 units register block, 16 zmm
+ * accumulators), AVX2 (Mula's vpshufb nibble popcount with byte accumulators flushed through
+ * vpsadbw every 31 words), and portable C.  Chosen from CPUID at run time; the environment variable
+ * BNN_KERNEL=avx512|avx2|generic forces one.  Threads: a plain pthread split over panels.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define BNN_X86 1
+#include <immintrin.h>
+#else
+#define BNN_X86 0
+#endif
+
+#define PANEL 32
+#define MR 4
+
+enum { MODE_INT = 0, MODE_BITS = 1, MODE_FLOAT = 2 };
+enum { KERNEL_AUTO = -1, KERNEL_GENERIC = 0, KERNEL_AVX2 = 1, KERNEL_AVX512 = 2 };
+
+typedef struct {
+    const uint64_t *a;      /* m x kw input bits */
+    const uint64_t *pan;    /* npanels x kw x PANEL weight bits */
+    Py_ssize_t m, kw, n, k, npanels, okw;
+    int mode;
+    const int64_t *thr;     /* MODE_BITS: npanels*PANEL thresholds */
+    const double *scale;    /* MODE_FLOAT: n */
+    const double *bias;     /* MODE_FLOAT: n */
+    void *out;
+    Py_ssize_t p0, p1;      /* panel range of this worker */
+} job_t;
+
+/* ---------------------------------------------------------------- scalar epilogue (tile) */
+static void epilogue_tile(const job_t *J, Py_ssize_t i0, int mr, Py_ssize_t p,
+                          const int64_t acc[MR][PANEL])
+{
+    Py_ssize_t j0 = p * PANEL;
+    for (int r = 0; r < mr; r++) {
+        Py_ssize_t i = i0 + r;
+        if (J->mode == MODE_BITS) {
+            uint32_t bits = 0;
+            for (int c = 0; c < PANEL; c++)
+                bits |= (uint32_t)(acc[r][c] <= J->thr[j0 + c]) << c;
+            uint32_t *row = (uint32_t *)((uint64_t *)J->out + i * J->okw);
+            row[p] = bits;   /* little-endian: uint32 p holds bits 32p..32p+31 of the row */
+        } else {
+            Py_ssize_t jn = J->n - j0 < PANEL ? J->n - j0 : PANEL;
+            if (J->mode == MODE_INT) {
+                int32_t *o = (int32_t *)J->out + i * J->n + j0;
+                for (Py_ssize_t c = 0; c < jn; c++) o[c] = (int32_t)(J->k - 2 * acc[r][c]);
+            } else {
+                float *o = (float *)J->out + i * J->n + j0;
+                for (Py_ssize_t c = 0; c < jn; c++)
+                    o[c] = (float)(J->scale[j0 + c] * (double)acc[r][c] + J->bias[j0 + c]);
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- portable C */
+static inline int popc64_portable(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+}
+
+#define GENERIC_BODY(POPC)                                                              \
+    for (Py_ssize_t p = J->p0; p < J->p1; p++) {                                        \
+        const uint64_t *pan = J->pan + p * J->kw * PANEL;                               \
+        for (Py_ssize_t i0 = 0; i0 < J->m; i0 += MR) {                                  \
+            int mr = (int)(J->m - i0 < MR ? J->m - i0 : MR);                            \
+            int64_t acc[MR][PANEL];                                                      \
+            memset(acc, 0, sizeof(acc));                                                 \
+            for (int r = 0; r < mr; r++) {                                               \
+                const uint64_t *a = J->a + (i0 + r) * J->kw;                             \
+                for (Py_ssize_t w = 0; w < J->kw; w++) {                                 \
+                    uint64_t aw = a[w];                                                  \
+                    const uint64_t *b = pan + w * PANEL;                                 \
+                    for (int c = 0; c < PANEL; c++) acc[r][c] += POPC(aw ^ b[c]);        \
+                }                                                                        \
+            }                                                                            \
+            epilogue_tile(J, i0, mr, p, (const int64_t(*)[PANEL])acc);                   \
+        }                                                                                \
+    }
+
+static void run_generic(const job_t *J) { GENERIC_BODY(popc64_portable) }
+
+#if BNN_X86
+__attribute__((target("popcnt"))) static void run_generic_popcnt(const job_t *J)
+{
+    GENERIC_BODY(__builtin_popcountll)
+}
+
+/* ---------------------------------------------------------------- AVX2 (Mula) */
+#define AVX2_T __attribute__((target("avx2")))
+
+AVX2_T static inline __m256i popcnt_bytes_avx2(__m256i x, __m256i lut, __m256i low)
+{
+    __m256i lo = _mm256_and_si256(x, low);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
+    return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+}
+
+AVX2_T static void run_avx2(const job_t *J)
+{
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    const __m256i zero = _mm256_setzero_si256();
+    for (Py_ssize_t p = J->p0; p < J->p1; p++) {
+        const uint64_t *pan = J->pan + p * J->kw * PANEL;
+        for (Py_ssize_t i0 = 0; i0 < J->m; i0 += MR) {
+            int mr = (int)(J->m - i0 < MR ? J->m - i0 : MR);
+            int64_t acc[MR][PANEL] __attribute__((aligned(32)));
+            memset(acc, 0, sizeof(acc));
+            const uint64_t *a[MR];
+            for (int r = 0; r < MR; r++) a[r] = J->a + (i0 + (r < mr ? r : 0)) * J->kw;
+            for (int s = 0; s < PANEL; s += 8) {           /* 8 units = 2 ymm per sub-panel */
+                for (Py_ssize_t w0 = 0; w0 < J->kw; w0 += 31) {
+                    Py_ssize_t w1 = w0 + 31 < J->kw ? w0 + 31 : J->kw;
+                    __m256i c00 = zero, c01 = zero, c10 = zero, c11 = zero;
+                    __m256i c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+                    for (Py_ssize_t w = w0; w < w1; w++) {
+                        const uint64_t *b = pan + w * PANEL + s;
+                        __m256i b0 = _mm256_loadu_si256((const __m256i *)b);
+                        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 4));
+                        __m256i x;
+                        x = _mm256_set1_epi64x((long long)a[0][w]);
+                        c00 = _mm256_add_epi8(c00, popcnt_bytes_avx2(_mm256_xor_si256(x, b0), lut, low));
+                        c01 = _mm256_add_epi8(c01, popcnt_bytes_avx2(_mm256_xor_si256(x, b1), lut, low));
+                        x = _mm256_set1_epi64x((long long)a[1][w]);
+                        c10 = _mm256_add_epi8(c10, popcnt_bytes_avx2(_mm256_xor_si256(x, b0), lut, low));
+                        c11 = _mm256_add_epi8(c11, popcnt_bytes_avx2(_mm256_xor_si256(x, b1), lut, low));
+                        x = _mm256_set1_epi64x((long long)a[2][w]);
+                        c20 = _mm256_add_epi8(c20, popcnt_bytes_avx2(_mm256_xor_si256(x, b0), lut, low));
+                        c21 = _mm256_add_epi8(c21, popcnt_bytes_avx2(_mm256_xor_si256(x, b1), lut, low));
+                        x = _mm256_set1_epi64x((long long)a[3][w]);
+                        c30 = _mm256_add_epi8(c30, popcnt_bytes_avx2(_mm256_xor_si256(x, b0), lut, low));
+                        c31 = _mm256_add_epi8(c31, popcnt_bytes_avx2(_mm256_xor_si256(x, b1), lut, low));
+                    }
+#define FLUSH(R, C, V)                                                                   \
+    _mm256_store_si256((__m256i *)&acc[R][s + 4 * C],                                    \
+                       _mm256_add_epi64(_mm256_load_si256((const __m256i *)&acc[R][s + 4 * C]), \
+                                        _mm256_sad_epu8(V, zero)))
+                    FLUSH(0, 0, c00); FLUSH(0, 1, c01); FLUSH(1, 0, c10); FLUSH(1, 1, c11);
+                    FLUSH(2, 0, c20); FLUSH(2, 1, c21); FLUSH(3, 0, c30); FLUSH(3, 1, c31);
+#undef FLUSH
+                }
+            }
+            epilogue_tile(J, i0, mr, p, (const int64_t(*)[PANEL])acc);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- AVX-512 VPOPCNTDQ */
+#define AVX512_T __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vpopcntdq")))
+
+#define ACC_STEP(R)                                                                        \
+    do {                                                                                   \
+        __m512i x = _mm512_set1_epi64((long long)a##R[w]);                                 \
+        s##R##0 = _mm512_add_epi64(s##R##0, _mm512_popcnt_epi64(_mm512_xor_si512(x, b0))); \
+        s##R##1 = _mm512_add_epi64(s##R##1, _mm512_popcnt_epi64(_mm512_xor_si512(x, b1))); \
+        s##R##2 = _mm512_add_epi64(s##R##2, _mm512_popcnt_epi64(_mm512_xor_si512(x, b2))); \
+        s##R##3 = _mm512_add_epi64(s##R##3, _mm512_popcnt_epi64(_mm512_xor_si512(x, b3))); \
+    } while (0)
+
+AVX512_T static inline void epilogue_row512(const job_t *J, Py_ssize_t i, Py_ssize_t p,
+                                            __m512i v0, __m512i v1, __m512i v2, __m512i v3)
+{
+    Py_ssize_t j0 = p * PANEL;
+    if (J->mode == MODE_BITS) {
+        const int64_t *t = J->thr + j0;
+        uint32_t bits = (uint32_t)_mm512_cmple_epi64_mask(v0, _mm512_loadu_si512(t))
+                      | (uint32_t)_mm512_cmple_epi64_mask(v1, _mm512_loadu_si512(t + 8)) << 8
+                      | (uint32_t)_mm512_cmple_epi64_mask(v2, _mm512_loadu_si512(t + 16)) << 16
+                      | (uint32_t)_mm512_cmple_epi64_mask(v3, _mm512_loadu_si512(t + 24)) << 24;
+        ((uint32_t *)((uint64_t *)J->out + i * J->okw))[p] = bits;
+        return;
+    }
+    __m512i v[4] = {v0, v1, v2, v3};
+    Py_ssize_t jn = J->n - j0 < PANEL ? J->n - j0 : PANEL;
+    if (J->mode == MODE_INT) {
+        const __m512i kk = _mm512_set1_epi64(J->k);
+        int32_t *o = (int32_t *)J->out + i * J->n + j0;
+        for (int c = 0; c < 4; c++) {
+            Py_ssize_t left = jn - 8 * c;
+            if (left <= 0) break;
+            __m256i d = _mm512_cvtepi64_epi32(_mm512_sub_epi64(kk, _mm512_slli_epi64(v[c], 1)));
+            __mmask8 mk = left >= 8 ? 0xff : (__mmask8)((1u << left) - 1);
+            _mm256_mask_storeu_epi32(o + 8 * c, mk, d);
+        }
+    } else {
+        float *o = (float *)J->out + i * J->n + j0;
+        for (int c = 0; c < 4; c++) {
+            Py_ssize_t left = jn - 8 * c;
+            if (left <= 0) break;
+            __mmask8 mk = left >= 8 ? 0xff : (__mmask8)((1u << left) - 1);
+            __m512d sc = _mm512_maskz_loadu_pd(mk, J->scale + j0 + 8 * c);
+            __m512d bi = _mm512_maskz_loadu_pd(mk, J->bias + j0 + 8 * c);
+            __m512d y = _mm512_fmadd_pd(sc, _mm512_cvtepi64_pd(v[c]), bi);
+            _mm256_mask_storeu_ps(o + 8 * c, mk, _mm512_cvtpd_ps(y));
+        }
+    }
+}
+
+AVX512_T static void run_avx512(const job_t *J)
+{
+    const Py_ssize_t kw = J->kw;
+    for (Py_ssize_t p = J->p0; p < J->p1; p++) {
+        const uint64_t *pan = J->pan + p * kw * PANEL;
+        Py_ssize_t i0 = 0;
+        for (; i0 + MR <= J->m; i0 += MR) {
+            const uint64_t *a0 = J->a + i0 * kw, *a1 = a0 + kw, *a2 = a1 + kw, *a3 = a2 + kw;
+            __m512i s00 = _mm512_setzero_si512(), s01 = s00, s02 = s00, s03 = s00;
+            __m512i s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+            __m512i s20 = s00, s21 = s00, s22 = s00, s23 = s00;
+            __m512i s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+            const uint64_t *b = pan;
+            for (Py_ssize_t w = 0; w < kw; w++, b += PANEL) {
+                __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 8);
+                __m512i b2 = _mm512_loadu_si512(b + 16), b3 = _mm512_loadu_si512(b + 24);
+                ACC_STEP(0); ACC_STEP(1); ACC_STEP(2); ACC_STEP(3);
+            }
+            epilogue_row512(J, i0 + 0, p, s00, s01, s02, s03);
+            epilogue_row512(J, i0 + 1, p, s10, s11, s12, s13);
+            epilogue_row512(J, i0 + 2, p, s20, s21, s22, s23);
+            epilogue_row512(J, i0 + 3, p, s30, s31, s32, s33);
+        }
+        for (; i0 < J->m; i0++) {          /* remaining rows one at a time */
+            const uint64_t *a0 = J->a + i0 * kw;
+            __m512i s00 = _mm512_setzero_si512(), s01 = s00, s02 = s00, s03 = s00;
+            const uint64_t *b = pan;
+            for (Py_ssize_t w = 0; w < kw; w++, b += PANEL) {
+                __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 8);
+                __m512i b2 = _mm512_loadu_si512(b + 16), b3 = _mm512_loadu_si512(b + 24);
+                ACC_STEP(0);
+            }
+            epilogue_row512(J, i0, p, s00, s01, s02, s03);
+        }
+    }
+}
+#endif /* BNN_X86 */
+
+/* ---------------------------------------------------------------- dispatch */
+static int kernel_available(int kern)
+{
+    if (kern == KERNEL_GENERIC) return 1;
+#if BNN_X86
+    __builtin_cpu_init();
+    if (kern == KERNEL_AVX2) return __builtin_cpu_supports("avx2");
+    if (kern == KERNEL_AVX512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512vpopcntdq");
+#endif
+    return 0;
+}
+
+static int kernel_best(void)
+{
+    if (kernel_available(KERNEL_AVX512)) return KERNEL_AVX512;
+    if (kernel_available(KERNEL_AVX2)) return KERNEL_AVX2;
+    return KERNEL_GENERIC;
+}
+
+static const char *kernel_names[] = {"generic", "avx2", "avx512"};
+
+/* -1: BNN_KERNEL unset/empty; -2: unknown value; else the kernel */
+static int kernel_from_env(void)
+{
+    const char *e = getenv("BNN_KERNEL");
+    if (!e || !*e || !strcmp(e, "auto")) return -1;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(e, kernel_names[i])) return i;
+    return -2;
+}
+
+static void run_job(const job_t *J, int kern)
+{
+    switch (kern) {
+#if BNN_X86
+    case KERNEL_AVX512: run_avx512(J); return;
+    case KERNEL_AVX2: run_avx2(J); return;
+    case KERNEL_GENERIC:
+        if (__builtin_cpu_supports("popcnt")) { run_generic_popcnt(J); return; }
+        run_generic(J); return;
+#endif
+    default: run_generic(J); return;
+    }
+}
+
+typedef struct { job_t job; int kern; } task_t;
+
+static void *thread_main(void *arg)
+{
+    task_t *t = (task_t *)arg;
+    run_job(&t->job, t->kern);
+    return NULL;
+}
+
+static int get_buf(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t need, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, (writable ? PyBUF_WRITABLE : 0) | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (view->len < need) {
+        PyErr_Format(PyExc_ValueError, "%s: buffer has %zd bytes, need %zd", what, view->len, need);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static int resolve_kernel(int kern)
+{
+    if (kern == KERNEL_AUTO) {
+        int e = kernel_from_env();
+        if (e == -2) {
+            PyErr_Format(PyExc_ValueError, "BNN_KERNEL=%s: expected avx512, avx2, generic or auto",
+                         getenv("BNN_KERNEL"));
+            return -1;
+        }
+        kern = e >= 0 ? e : kernel_best();
+    }
+    if (kern < 0 || kern > 2) {
+        PyErr_Format(PyExc_ValueError, "unknown kernel id %d", kern);
+        return -1;
+    }
+    if (!kernel_available(kern)) {
+        PyErr_Format(PyExc_RuntimeError, "kernel %s is not supported by this CPU", kernel_names[kern]);
+        return -1;
+    }
+    return kern;
+}
+
+PyDoc_STRVAR(gemm_doc,
+"gemm(a, m, kw, panels, n, k, mode, thr, scale, bias, out, kernel=-1, num_threads=1)\n"
+"XOR-popcount GEMM on packed bits; see the file header for layouts and modes.\n"
+"a: m*kw uint64; panels: ceil(n/32)*kw*32 uint64; mode 0 -> out int32 m*n (k - 2*popcount),\n"
+"mode 1 -> out uint64 m*ceil(n/64) bits (acc <= thr[j]), thr int64 ceil(n/32)*32;\n"
+"mode 2 -> out float32 m*n (scale[j]*acc + bias[j]), scale/bias float64 n.\n"
+"kernel: -1 auto (BNN_KERNEL or best), 0 generic, 1 avx2, 2 avx512.  Returns the kernel used.");
+
+static PyObject *py_gemm(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"a", "m", "kw", "panels", "n", "k", "mode", "thr", "scale", "bias",
+                             "out", "kernel", "num_threads", NULL};
+    PyObject *oa, *op, *othr, *oscale, *obias, *oout;
+    Py_ssize_t m, kw, n, k;
+    int mode, kern = KERNEL_AUTO, nthreads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnnOnniOOOO|ii", kwlist, &oa, &m, &kw, &op, &n,
+                                     &k, &mode, &othr, &oscale, &obias, &oout, &kern, &nthreads))
+        return NULL;
+    if (m < 0 || kw < 0 || n < 0 || k < 0 || k > 64 * kw) {
+        PyErr_SetString(PyExc_ValueError, "bad sizes (need 0 <= k <= 64*kw)");
+        return NULL;
+    }
+    if (mode < 0 || mode > 2) {
+        PyErr_SetString(PyExc_ValueError, "mode must be 0 (int), 1 (bits) or 2 (float)");
+        return NULL;
+    }
+    if ((kern = resolve_kernel(kern)) < 0) return NULL;
+    Py_ssize_t npanels = (n + PANEL - 1) / PANEL, okw = (n + 63) / 64;
+    Py_buffer ba, bp, bt = {0}, bs = {0}, bb = {0}, bo;
+    int have_t = 0, have_s = 0, have_b = 0;
+    if (get_buf(oa, &ba, 0, m * kw * 8, "a") < 0) return NULL;
+    if (get_buf(op, &bp, 0, npanels * kw * PANEL * 8, "panels") < 0) goto fail_a;
+    Py_ssize_t out_bytes = mode == MODE_BITS ? m * okw * 8 : m * n * 4;
+    if (get_buf(oout, &bo, 1, out_bytes, "out") < 0) goto fail_p;
+    if (mode == MODE_BITS) {
+        if (get_buf(othr, &bt, 0, npanels * PANEL * 8, "thr") < 0) goto fail_o;
+        have_t = 1;
+    }
+    if (mode == MODE_FLOAT) {
+        if (get_buf(oscale, &bs, 0, n * 8, "scale") < 0) goto fail_o;
+        have_s = 1;
+        if (get_buf(obias, &bb, 0, n * 8, "bias") < 0) goto fail_o;
+        have_b = 1;
+    }
+    job_t J = {ba.buf, bp.buf, m, kw, n, k, npanels, okw, mode,
+               have_t ? bt.buf : NULL, have_s ? bs.buf : NULL, have_b ? bb.buf : NULL,
+               bo.buf, 0, npanels};
+    if (nthreads < 1) nthreads = 1;
+    if (nthreads > npanels) nthreads = (int)(npanels > 0 ? npanels : 1);
+    int err = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (nthreads == 1 || m == 0) {
+        run_job(&J, kern);
+    } else {
+        task_t *tasks = calloc((size_t)nthreads, sizeof(task_t));
+        pthread_t *tids = calloc((size_t)nthreads, sizeof(pthread_t));
+        if (!tasks || !tids) {
+            err = 1;
+        } else {
+            int started = 0;
+            for (int t = 0; t < nthreads; t++) {
+                tasks[t].job = J;
+                tasks[t].kern = kern;
+                tasks[t].job.p0 = npanels * t / nthreads;
+                tasks[t].job.p1 = npanels * (t + 1) / nthreads;
+            }
+            for (int t = 1; t < nthreads; t++) {
+                if (pthread_create(&tids[t], NULL, thread_main, &tasks[t]) != 0) break;
+                started = t;
+            }
+            run_job(&tasks[0].job, kern);
+            for (int t = started + 1; t < nthreads; t++) run_job(&tasks[t].job, kern);
+            for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+        }
+        free(tasks);
+        free(tids);
+    }
+    Py_END_ALLOW_THREADS
+    if (have_b) PyBuffer_Release(&bb);
+    if (have_s) PyBuffer_Release(&bs);
+    if (have_t) PyBuffer_Release(&bt);
+    PyBuffer_Release(&bo);
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&ba);
+    if (err) return PyErr_NoMemory();
+    return PyLong_FromLong(kern);
+fail_o:
+    if (have_s) PyBuffer_Release(&bs);
+    if (have_t) PyBuffer_Release(&bt);
+    PyBuffer_Release(&bo);
+fail_p:
+    PyBuffer_Release(&bp);
+fail_a:
+    PyBuffer_Release(&ba);
+    return NULL;
+}
+
+static PyObject *py_kernels(PyObject *self, PyObject *noargs)
+{
+    PyObject *lst = PyList_New(0);
+    if (!lst) return NULL;
+    for (int i = 2; i >= 0; i--) {
+        if (!kernel_available(i)) continue;
+        PyObject *s = PyUnicode_FromString(kernel_names[i]);
+        if (!s || PyList_Append(lst, s) < 0) { Py_XDECREF(s); Py_DECREF(lst); return NULL; }
+        Py_DECREF(s);
+    }
+    return lst;
+}
+
+static PyObject *py_default_kernel(PyObject *self, PyObject *noargs)
+{
+    int k = resolve_kernel(KERNEL_AUTO);
+    if (k < 0) return NULL;
+    return PyUnicode_FromString(kernel_names[k]);
+}
+
+static PyMethodDef methods[] = {
+    {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_VARARGS | METH_KEYWORDS, gemm_doc},
+    {"kernels", py_kernels, METH_NOARGS, "Kernels this CPU supports, best first."},
+    {"default_kernel", py_default_kernel, METH_NOARGS,
+     "The kernel used when none is given (BNN_KERNEL, else the best supported)."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_bitgemm",
+                                    "Bit-packed XOR-popcount GEMM kernels (see bnn/infer/bitgemm.py).",
+                                    -1, methods};
+
+PyMODINIT_FUNC PyInit__bitgemm(void)
+{
+    PyObject *mod = PyModule_Create(&moddef);
+    if (!mod) return NULL;
+    if (PyModule_AddIntConstant(mod, "PANEL", PANEL) < 0 ||
+        PyModule_AddIntConstant(mod, "MODE_INT", MODE_INT) < 0 ||
+        PyModule_AddIntConstant(mod, "MODE_BITS", MODE_BITS) < 0 ||
+        PyModule_AddIntConstant(mod, "MODE_FLOAT", MODE_FLOAT) < 0) {
+        Py_DECREF(mod);
+        return NULL;
+    }
+    return mod;
+}
