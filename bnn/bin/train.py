@@ -17,6 +17,8 @@ def get_parser():
     p.add_argument("--cv-percent", type=float, default=10.0,
                    help="percent of training utterances held out when no --cv-data")
     p.add_argument("--cmvn-opts", default="--norm-means=true --norm-vars=false")
+    p.add_argument("--cmvn-opts-file", default=None,
+                   help="read --cmvn-opts from this file (Kaldi's cmvn_opts)")
     p.add_argument("--delta-order", type=int, default=0)
     p.add_argument("--splice", type=int, default=5, help="splice +-N frames")
     p.add_argument("--init-from", default=None, help="initialise from this final.pt")

@@ -63,7 +63,11 @@ def train_from_args(args) -> None:
     if init_payload is not None:
         feat_opts = dict(init_payload["feature_opts"])
     else:
-        feat_opts = feature_opts_from_args(args.cmvn_opts, args.delta_order, args.splice)
+        cmvn_opts = args.cmvn_opts
+        if args.cmvn_opts_file:
+            with open(args.cmvn_opts_file) as f:
+                cmvn_opts = f.read().strip()
+        feat_opts = feature_opts_from_args(cmvn_opts, args.delta_order, args.splice)
 
     train_feats = os.path.join(args.train_data, "feats.scp")
     frontend = FeatureFrontend(feat_opts, data_dir=args.train_data)

@@ -110,7 +110,8 @@ class FeatureFrontend:
             if stats.shape[1] - 1 != x.shape[1]:
                 raise BnnError(f"{self._cmvn_name}: CMVN stats of dim {stats.shape[1] - 1} but "
                                f"features of utterance {utt} have dim {x.shape[1]}")
-            x = apply_cmvn(x, stats, norm_vars=self.opts["norm_vars"])
+            x = apply_cmvn(x, stats, norm_means=self.opts["norm_means"],
+                           norm_vars=self.opts["norm_vars"])
         if self.opts["delta_order"] > 0:
             x = add_deltas(x, order=self.opts["delta_order"])
         if self.opts["splice"] > 0:
