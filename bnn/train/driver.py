@@ -27,7 +27,7 @@ def env_info() -> dict:
                              capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         git = ""
-    return {"bnn": bnn.__version__, "git": git or "unknown", "torch": torch.__version__,
+    return {"bnn": bnn.__version__, "git": git or "unknown", "torch": str(torch.__version__),
             "numpy": np.__version__, "python": platform.python_version(),
             "host": platform.node()}
 
