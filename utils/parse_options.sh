@@ -48,6 +48,7 @@ while [ $# -gt 0 ]; do
           /parse_options\.sh/ { if (!found) exit }
           (inside || !found) && /^[A-Za-z_][A-Za-z0-9_]*=/ {
             name = $0; sub(/=.*/, "", name)
+            if (name == "help_message") next
             rest = substr($0, length(name) + 2)
             comment = ""
             if (match(rest, /[ \t]+#/)) { comment = substr(rest, RSTART); sub(/^[ \t]+#[ \t]*/, "", comment); rest = substr(rest, 1, RSTART - 1) }

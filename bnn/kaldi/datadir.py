@@ -515,13 +515,14 @@ def _reco_keyed_wav(d: DataDir) -> bool:
 
 
 def filter_data_dir(src: str, dest: str, utts: Iterable[str], *, rename_utt=None, rename_spk=None,
-                    keep_spk2utt_order: bool = False) -> Dict[str, int]:
+                    copy_plain: bool = True) -> Dict[str, int]:
     """Write ``dest`` holding only utterances ``utts`` of ``src``, every table filtered consistently.
 
     Utterance tables keep their raw lines (Kaldi filter_scp.pl); speaker tables keep the speakers of
     the kept utterances; ``wav.scp``/``reco2*`` keep the recordings of the kept segments;
     ``spk2utt`` is regenerated.  ``rename_utt``/``rename_spk`` (functions) map ids
-    (copy_data_dir.sh prefixes/suffixes); renamed tables are re-sorted.  Returns counts.
+    (copy_data_dir.sh prefixes/suffixes); renamed tables are re-sorted.  ``copy_plain`` copies
+    ``frame_shift`` (Kaldi's split_data.sh does not).  Returns counts.
     """
     s = DataDir(src)
     keep = set(utts)
@@ -567,7 +568,7 @@ def filter_data_dir(src: str, dest: str, utts: Iterable[str], *, rename_utt=None
     for u in kept_utts:
         new_u2s[ru(u)] = rs(u2s[u])
     new_u2s = dict(sorted(new_u2s.items(), key=lambda kv: c_key(kv[0])))
-    write_table(os.path.join(dest, "spk2utt"), utt2spk_to_spk2utt(new_u2s), sort=not keep_spk2utt_order)
+    write_table(os.path.join(dest, "spk2utt"), utt2spk_to_spk2utt(new_u2s))
     if s.has("wav.scp"):
         if recos is not None:
             write_filtered("wav.scp", recos.__contains__, lambda x: x)
@@ -582,7 +583,7 @@ def filter_data_dir(src: str, dest: str, utts: Iterable[str], *, rename_utt=None
     for name in SPK_FILES:
         if s.has(name):
             write_filtered(name, spks.__contains__, rs)
-    for name in PLAIN_FILES:
+    for name in PLAIN_FILES if copy_plain else ():
         if s.has(name):
             shutil.copyfile(s.file(name), os.path.join(dest, name))
     return {"utts": len(kept_utts), "speakers": len(spks)}
@@ -660,7 +661,7 @@ def split_data(path: str, num_parts: int, *, per_utt: bool = False) -> str:
             i += g
         out = os.path.join(d.path, f"split{num_parts}")
     for n, part in enumerate(parts, 1):
-        filter_data_dir(d.path, os.path.join(out, str(n)), part)
+        filter_data_dir(d.path, os.path.join(out, str(n)), part, copy_plain=False)
     return out
 
 

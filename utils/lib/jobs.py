@@ -372,12 +372,19 @@ def slurm_script(spec: JobSpec, threads: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def job_name(spec: JobSpec) -> str:
+    """Log basename without the job variable: ``exp/log/acc.JOB.log`` -> ``acc.log``."""
+    base = os.path.basename(spec.log)
+    if spec.array:
+        base = re.sub(r"[._-]?" + re.escape(spec.jobvar), "", base)
+    return base.strip(".") or "job"
+
+
 def slurm_command(spec: JobSpec, conf: SlurmConfig, script: str, out_pattern: str) -> List[str]:
     """The sbatch command line: config command, --wait, mapped options, name, output, array."""
     opts = {k: v for k, v in spec.options.items() if k not in ("max_jobs_run", "config")}
     cmd = list(conf.command) + ["--wait", "--parsable"] + conf.args_for(opts)
-    name = os.path.basename(spec.log).replace(spec.jobvar or "\0", "").strip(".") or "job"
-    cmd += [f"--job-name={name}", f"--output={out_pattern}"]
+    cmd += [f"--job-name={job_name(spec)}", f"--output={out_pattern}"]
     if spec.array:
         arr = f"--array={spec.first}-{spec.last}"
         if "max_jobs_run" in spec.options:
@@ -401,7 +408,7 @@ def run_slurm(spec: JobSpec) -> int:
     logs = {j: spec.log_for(j) for j in (spec.job_ids() if spec.array else [None])}
     qdir = os.path.join(os.path.dirname(spec.log) or ".", "q")
     os.makedirs(qdir, exist_ok=True)
-    base = os.path.basename(spec.log).replace(spec.jobvar or "\0", "").strip(".") or "job"
+    base = job_name(spec)
     script = os.path.join(qdir, base + ".sh")
     with open(script, "w") as f:
         f.write(slurm_script(spec, threads))

@@ -1,0 +1,139 @@
+"""utils/run.pl and utils/slurm.pl: Kaldi job-runner semantics, logs, failures, sbatch command lines."""
+import os
+import re
+import subprocess
+import textwrap
+
+import pytest
+
+
+def run(repo_root, cwd, *args, env=None):
+    return subprocess.run([str(repo_root / "utils" / args[0]), *args[1:]], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=60)
+
+
+def test_acceptance_failed_job_is_named(tmp_path, repo_root):
+    r = run(repo_root, tmp_path, "run.pl", "JOB=1:3", "log/t.JOB.log", "bash", "-c", "[ JOB -ne 2 ]")
+    assert r.returncode != 0
+    assert "run.pl: 1 / 3 failed, log is in log/t.2.log" in r.stderr
+    for j, code in ((1, 0), (2, 1), (3, 0)):
+        lines = (tmp_path / f"log/t.{j}.log").read_text().splitlines()
+        assert lines[0] == f'# bash -c "[ {j} -ne 2 ]"'
+        assert lines[1].startswith("# Started at ")
+        assert re.fullmatch(r"# Accounting: time=\d+ threads=1", lines[-2])
+        assert lines[-1].startswith(f"# Ended (code {code}) at ")
+
+
+def test_success_output_in_logs_and_job_substitution(tmp_path, repo_root):
+    r = run(repo_root, tmp_path, "run.pl", "--max-jobs-run", "2", "--mem", "2G", "JOB=2:4",
+            "exp/log/echo.JOB.log", "echo", "job JOB", "|", "tr", "a-z", "A-Z")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path / "exp/log")) == ["echo.2.log", "echo.3.log", "echo.4.log"]
+    lines = (tmp_path / "exp/log/echo.3.log").read_text().splitlines()
+    assert lines[0] == '# echo "job 3" | tr a-z A-Z'
+    assert lines[2] == "JOB 3"  # the pipe is a real pipe; stdout goes to the log
+
+
+def test_non_array_form_and_stderr_in_log(tmp_path, repo_root):
+    r = run(repo_root, tmp_path, "run.pl", "log/x.log", "echo", "oops", ">&2", ";", "exit", "3")
+    assert r.returncode == 1
+    assert "run.pl: job failed, log is in log/x.log" in r.stderr
+    assert "oops" in r.stderr  # the failed log's tail is shown
+    text = (tmp_path / "log/x.log").read_text()
+    assert "oops\n" in text and "# Ended (code 3)" in text
+
+
+def test_pipefail_and_parallel_limit(tmp_path, repo_root):
+    r = run(repo_root, tmp_path, "run.pl", "log/p.log", "false", "|", "cat")
+    assert r.returncode == 1
+    # --max-jobs-run 1 runs the jobs one after the other: each sees the previous one's file
+    r = run(repo_root, tmp_path, "run.pl", "--max-jobs-run", "1", "JOB=1:3", "log/s.JOB.log",
+            "sleep", "0.2", ";", "ls", "done.*", "|", "wc", "-l", ">", "count.JOB", ";", "touch", "done.JOB")
+    assert r.returncode == 0, r.stderr
+    assert [(tmp_path / f"count.{j}").read_text().strip() for j in (1, 2, 3)] == ["0", "1", "2"]
+
+
+def test_usage_errors(tmp_path, repo_root):
+    r = run(repo_root, tmp_path, "run.pl", "JOB=1:3", "log/same.log", "true")
+    assert r.returncode == 2 and "does not contain JOB" in r.stderr
+    r = run(repo_root, tmp_path, "run.pl", "JOB=3:1", "log/x.JOB.log", "true")
+    assert r.returncode == 2
+    r = run(repo_root, tmp_path, "run.pl")
+    assert r.returncode == 2 and "Usage:" in r.stderr
+
+
+STUB_SBATCH = textwrap.dedent("""\
+    #!/usr/bin/env bash
+    # Test stand-in for sbatch: record the arguments, then run the job script locally.
+    printf '%s\\n' "$*" >> "$SBATCH_RECORD"
+    script="${@: -1}"
+    array=
+    for a in "$@"; do case "$a" in --array=*) array="${a#--array=}";; esac; done
+    echo 4242
+    rc=0
+    if [ -n "$array" ]; then
+      range="${array%%%*}"
+      for ((t=${range%-*}; t<=${range#*-}; t++)); do
+        SLURM_JOB_ID=4242 SLURM_ARRAY_TASK_ID=$t bash "$script" > /dev/null 2>&1 || rc=1
+      done
+    else
+      SLURM_JOB_ID=4242 bash "$script" > /dev/null 2>&1 || rc=1
+    fi
+    exit $rc
+    """)
+
+
+@pytest.fixture
+def sbatch_env(tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    stub = bindir / "sbatch"
+    stub.write_text(STUB_SBATCH)
+    stub.chmod(0o755)
+    env = dict(os.environ)
+    env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
+    env["SBATCH_RECORD"] = str(tmp_path / "sbatch.args")
+    return env
+
+
+def test_slurm_command_line_and_logs(tmp_path, repo_root, sbatch_env):
+    work = tmp_path / "work"
+    work.mkdir()
+    r = run(repo_root, work, "slurm.pl", "--mem", "4G", "--gpu", "1", "--num-threads", "2",
+            "--max-jobs-run", "2", "JOB=1:3", "exp/log/t.JOB.log", "bash", "-c", "[ JOB -ne 2 ]",
+            env=sbatch_env)
+    assert r.returncode == 1
+    assert "slurm.pl: 1 / 3 failed, log is in exp/log/t.2.log" in r.stderr
+    args = (tmp_path / "sbatch.args").read_text().split()
+    assert args[:4] == ["--export=PATH", "--ntasks-per-node=1", "--wait", "--parsable"]
+    for a in ("--mem=4G", "--gres=gpu:1", "--cpus-per-task=2", "--array=1-3%2",
+              "--job-name=t.log"):
+        assert a in args, (a, args)
+    assert args[-1].endswith("exp/log/q/t.log.sh")
+    log = (work / "exp/log/t.3.log").read_text().splitlines()
+    assert log[0] == '# bash -c "[ 3 -ne 2 ]"' and log[1].startswith("# Started at ")
+    assert re.fullmatch(r"# Accounting: time=\d+ threads=2", log[-2])
+    assert log[-1].startswith("# Ended (code 0) at ")
+    assert (work / "exp/log/t.2.log").read_text().splitlines()[-1].startswith("# Ended (code 1)")
+
+
+def test_slurm_config_partition_and_single_job(tmp_path, repo_root, sbatch_env):
+    work = tmp_path / "work"
+    (work / "conf").mkdir(parents=True)
+    (work / "conf/slurm.conf").write_text(textwrap.dedent("""\
+        command sbatch --export=PATH -p cpu
+        option mem=* --mem=$0
+        default gpu=0
+        option gpu=0
+        option gpu=* -p gpu --gres=gpu:$0 --time=4:0:0
+        """))
+    r = run(repo_root, work, "slurm.pl", "--gpu", "2", "--mem", "1G", "log/one.log", "echo", "hi",
+            env=sbatch_env)
+    assert r.returncode == 0, r.stderr
+    args = (tmp_path / "sbatch.args").read_text().split()
+    assert args[:5] == ["--export=PATH", "-p", "cpu", "--wait", "--parsable"]
+    assert "-p gpu --gres=gpu:2 --time=4:0:0 --mem=1G" in " ".join(args)
+    assert not any(a.startswith("--array") for a in args)
+    assert "hi" in (work / "log/one.log").read_text().splitlines()
+    r = run(repo_root, work, "slurm.pl", "--num-threads", "4", "log/one.log", "true", env=sbatch_env)
+    assert r.returncode == 2 and "num-threads" in r.stderr  # not described in this slurm.conf
