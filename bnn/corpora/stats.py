@@ -93,7 +93,7 @@ def data_dir_stats(data_dir: str, name: str = None) -> DataStats:
     else:
         seconds = 0.0
     speakers = frozenset(utt2spk.values())
-    return DataStats(name or os.path.basename(os.path.normpath(data_dir)), len(utt2spk),
+    return DataStats(name or os.path.basename(os.path.abspath(data_dir)), len(utt2spk),
                      len(speakers), words, seconds, speakers)
 
 
