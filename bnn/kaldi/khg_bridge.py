@@ -1,0 +1,86 @@
+"""Bridge our :class:`~bnn.kaldi.transition_model.TransitionModel` to ``kaldi_hmm_gmm`` objects.
+
+kaldi-hmm-gmm (1.1.x) cannot read Kaldi model or tree files: ``TransitionModel`` has no reader,
+``ContextDependency`` only a ``write``.  What it can do is read a *text topology*
+(``HmmTopology.read(str)``) and build a monophone tree (``monophone_context_dependency``), so a
+monophone model is rebuilt from its topology and then verified transition-id by transition-id
+(transition-state, pdf, phone, self-loop, final) against ours.  Its ``log_probs`` property has no
+setter; the probabilities are copied through ``mle_update`` with the model's own probabilities as
+statistics (``floor=0``, so ``p_new = p / sum(p)`` per transition-state: equal to ours up to float
+rounding, max |diff| of the log-probs checked ``< 1e-4``).  Models whose pdfs are not the plain
+monophone numbering (triphone trees, shared roots) cannot be rebuilt this way: a one-line
+:class:`BnnError` says so.
+"""
+import numpy as np
+
+from bnn.kaldi.transition_model import TransitionModel
+from bnn.utils.errors import BnnError
+
+
+def to_khg_topology(trans: TransitionModel):
+    """``kaldi_hmm_gmm.HmmTopology`` read from our topology's Kaldi text form."""
+    import kaldi_hmm_gmm as khg
+    topo = khg.HmmTopology()
+    topo.read(trans.topo.to_text())
+    return topo
+
+
+def to_khg_transition_model(trans: TransitionModel, name: str = "transition model",
+                            copy_probs: bool = True):
+    """A ``kaldi_hmm_gmm.TransitionModel`` equal to ``trans`` (monophone models only).
+
+    Use :func:`to_khg_monophone_tree` for the matching tree.  ``name`` is used in error messages
+    (pass the model's file name).
+    """
+    import kaldi_hmm_gmm as khg
+    topo = to_khg_topology(trans)
+    ctx = khg.monophone_context_dependency(topo.phones, topo.get_phone_to_num_pdf_classes())
+    ktm = khg.TransitionModel(ctx, topo)
+    _verify(trans, ktm, name)
+    if copy_probs:
+        _copy_log_probs(trans, ktm, name)
+    return ktm
+
+
+def to_khg_monophone_tree(trans: TransitionModel):
+    """The ``kaldi_hmm_gmm.ContextDependency`` of a monophone model's topology."""
+    import kaldi_hmm_gmm as khg
+    topo = to_khg_topology(trans)
+    return khg.monophone_context_dependency(topo.phones, topo.get_phone_to_num_pdf_classes())
+
+
+def _verify(trans: TransitionModel, ktm, name: str) -> None:
+    def fail(what):
+        return BnnError(f"{name}: cannot be bridged to kaldi_hmm_gmm (only monophone models "
+                        f"with the standard pdf numbering can): {what}")
+    if ktm.num_transition_states != trans.num_transition_states:
+        raise fail(f"{trans.num_transition_states} transition-states, the monophone rebuild has "
+                   f"{ktm.num_transition_states}")
+    if ktm.num_transition_ids != trans.num_transition_ids or ktm.num_pdfs != trans.num_pdfs:
+        raise fail(f"{trans.num_transition_ids} transition-ids / {trans.num_pdfs} pdfs, the "
+                   f"monophone rebuild has {ktm.num_transition_ids} / {ktm.num_pdfs}")
+    if list(ktm.state2id)[1:trans.num_transition_states + 2] != trans.state2id[1:].tolist():
+        raise fail("transition-state to transition-id tables differ")
+    for tid in range(1, trans.num_transition_ids + 1):
+        ours = (int(trans.id2pdf[tid]), int(trans.id2phone[tid]), bool(trans.id_is_self_loop[tid]),
+                bool(trans.id_is_final[tid]), int(trans.id2state[tid]))
+        theirs = (ktm.transition_id_to_pdf(tid), ktm.transition_id_to_phone(tid),
+                  ktm.is_self_loop(tid), ktm.is_final(tid), int(ktm.id2state[tid]))
+        if ours != theirs:
+            raise fail(f"transition-id {tid} is (pdf, phone, self-loop, final, state) {ours}, "
+                       f"rebuilt {theirs}")
+
+
+def _copy_log_probs(trans: TransitionModel, ktm, name: str) -> None:
+    import kaldi_hmm_gmm as khg
+    stats = np.exp(trans.log_probs.astype(np.float64)).reshape(-1, 1)
+    stats[0] = 0.0
+    # Scale so every transition-state passes mincount; p / sum(p) is unchanged by scaling.
+    stats *= 1.0e6
+    ktm.mle_update(stats, khg.MleTransitionUpdateConfig(floor=0.0, mincount=0.0))
+    got = np.asarray(ktm.log_probs, dtype=np.float64)
+    want = trans.log_probs.astype(np.float64)
+    diff = np.abs(got[1:] - want[1:])
+    finite = np.isfinite(want[1:])
+    if got.shape != want.shape or (finite.any() and diff[finite].max() > 1e-4):
+        raise BnnError(f"{name}: transition probabilities could not be copied to kaldi_hmm_gmm")
