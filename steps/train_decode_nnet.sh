@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Copyright 2026 bnn authors.  Apache 2.0.
+# One nnet system of a recipe: train it on the alignments (steps/train_nnet.sh), decode the dev
+# and test sets through `bnn-forward ... ark:- | <decoder>` (steps/decode.sh) and score them.
+# Skips what is already complete (final.pt, decode_<set>/.done), so a rerun resumes.
+set -euo pipefail
+echo "$0 $*"
+
+# Begin configuration section.
+nj=2
+cmd=utils/run.pl
+feat_suffix=        # nnet features live in data/<set><suffix> (e.g. _fbank)
+train_set=train
+dev_set=            # used for cross-validation when given, and decoded
+dev_ali_dir=
+test_sets=test
+ali_dir=exp/mono_ali
+graph_dir=exp/mono/graph
+init_from=          # model dir to initialise from (binary nets: the float baseline)
+teacher=            # teacher model dir for knowledge distillation
+overrides=          # config overrides "k=v k=v"
+delta_order=2
+splice=5
+engine=torch        # bnn-forward engine for decoding: torch | packed
+decode_opts=
+num_threads=1
+# End configuration section.
+
+help_message="Usage: $0 [options] <nnet-config> <exp-dir>
+e.g.: $0 --feat-suffix _fbank --dev-set dev --dev-ali-dir exp/mono_ali_dev conf/nnet/dnn.yaml exp/dnn"
+
+. utils/parse_options.sh
+if [ $# -ne 2 ]; then echo "$help_message" >&2; exit 2; fi
+config=$1; dir=$2
+
+for f in $config $graph_dir/HCLG.fst data/$train_set$feat_suffix/feats.scp; do
+  [ -f $f ] || { echo "$0: missing $f" >&2; exit 1; }
+done
+for m in $init_from $teacher; do
+  [ -f $m/final.pt ] || { echo "$0: missing $m/final.pt (train that system first)" >&2; exit 1; }
+done
+
+if [ ! -f $dir/final.pt ]; then
+  train_opts=(--cmd "$cmd" --delta-order $delta_order --splice $splice --num-threads $num_threads)
+  [ -n "$dev_set" ] && train_opts+=(--cv-data data/$dev_set$feat_suffix --cv-ali-dir "${dev_ali_dir:-$ali_dir}")
+  [ -n "$init_from" ] && train_opts+=(--init-from $init_from)
+  [ -n "$teacher" ] && train_opts+=(--teacher $teacher)
+  [ -n "$overrides" ] && train_opts+=(--overrides "$overrides")
+  [ -f $dir/checkpoints/epoch_0.pt ] && train_opts+=(--resume true)
+  steps/train_nnet.sh "${train_opts[@]}" $config data/$train_set$feat_suffix $ali_dir $dir
+  bnn-model-report --output $dir/model_size.txt $dir/final.pt >/dev/null 2>$dir/log/model_report.log \
+    || echo "$0: warning: model size report failed (see $dir/log/model_report.log)" >&2
+fi
+
+for x in $dev_set $test_sets; do
+  ddir=$dir/decode_$x
+  [ -f $ddir/.done ] && continue
+  steps/decode.sh --nj $nj --cmd "$cmd" --engine $engine $decode_opts \
+    $graph_dir data/$x$feat_suffix $ddir
+  touch $ddir/.done
+done
+echo "$0: done $dir"
