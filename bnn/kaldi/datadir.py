@@ -809,10 +809,9 @@ def fix_data_dir(path: str) -> Dict[str, int]:
             shutil.move(os.path.join(tmp, name), os.path.join(sorted_dir, name))
         out = os.path.join(tmp, "out")
         counts = filter_data_dir(sorted_dir, out, [u for u in tables["utt2spk"] if u in keep])
-        for name in names:
+        for name in set(names) | {"spk2utt"}:  # spk2utt is written even if it was missing
             if os.path.isfile(os.path.join(out, name)):
                 os.replace(os.path.join(out, name), d.file(name))
-        os.replace(os.path.join(out, "spk2utt"), d.file("spk2utt"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"kept": counts["utts"], "total": total, "removed": total - counts["utts"]}
