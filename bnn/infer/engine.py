@@ -1,0 +1,121 @@
+"""The packed inference engine: runs a folded model (:mod:`bnn.infer.fold`) with bit-packed layers.
+
+``PackedModel.from_torch(model)`` folds an eval-mode DNN acoustic model; ``PackedModel.load(path)``
+reads a deployment file written by :func:`bnn.infer.export.export`.  ``forward(x)`` maps float32
+features ``(T, input_dim)`` to pre-softmax logits ``(T, num_pdfs)`` like ``model.eval()(x)``:
+
+* float layers: one float32 GEMM (numpy/BLAS, weights stored transposed ``(k, n)``); a binary
+  output is ``x @ W' > tau`` packed straight into 64-bit words;
+* binary layers: packed bits in, XOR-popcount GEMM (:mod:`bnn.infer.bitgemm`) with the fused
+  epilogue: thresholds -> packed bits (hidden layers, no float round trip) or
+  ``scale * acc + bias`` -> float32 (binary output layer), then an optional float activation.
+
+Packed activations stay in the layout of :mod:`bnn.infer.packing` between layers; padding bits
+are zero, so ``k % 64 != 0`` needs no special handling.
+"""
+import numpy as np
+
+from bnn.infer import bitgemm, fold, packing
+from bnn.utils.errors import BnnError
+
+_ACTS = {
+    None: lambda y: y,
+    "sigmoid": lambda y: 1.0 / (1.0 + np.exp(-y)),
+    "relu": lambda y: np.maximum(y, 0.0),
+    "tanh": np.tanh,
+}
+
+
+class PackedModel:
+    """A folded model ready to run.  ``kernel``: None (BNN_KERNEL / best), or a kernel name."""
+
+    def __init__(self, layers, input_dim: int = None, num_pdfs: int = None, kernel=None,
+                 num_threads: int = 1):
+        if not layers:
+            raise BnnError("packed model: no layers")
+        for layer in layers:
+            layer.check()
+        for prev, nxt in zip(layers, layers[1:]):
+            if prev.out_dim != nxt.in_dim or prev.out_values != nxt.in_values:
+                raise BnnError(f"packed model: layer {prev.name} outputs {prev.out_dim} "
+                               f"{prev.out_values} but {nxt.name} expects {nxt.in_dim} "
+                               f"{nxt.in_values}")
+        if layers[0].in_values != "float" or layers[-1].out_values != "float":
+            raise BnnError("packed model: the input and the output must be float")
+        self.layers = list(layers)
+        self.input_dim = int(input_dim if input_dim is not None else layers[0].in_dim)
+        self.num_pdfs = int(num_pdfs if num_pdfs is not None else layers[-1].out_dim)
+        self.num_threads = int(num_threads)
+        self.kernel = kernel if kernel is not None else bitgemm.default_kernel()
+        self._weights = [bitgemm.PackedWeights(L.weight_bits, L.in_dim)
+                         if L.kind == "binary" else None for L in self.layers]
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_torch(cls, model, kernel=None, num_threads: int = 1, table: bool = True):
+        """Fold a :class:`bnn.nn.models.AcousticModel` (DNN) into a packed model."""
+        layers = fold.fold_model(model, table=table)
+        return cls(layers, model.input_dim, model.num_pdfs, kernel=kernel, num_threads=num_threads)
+
+    @classmethod
+    def load(cls, path, kernel=None, num_threads: int = 1):
+        """Read a deployment file written by :func:`bnn.infer.export.export`."""
+        from bnn.infer import export
+        layers, meta = export.read_packed(path)
+        return cls(layers, meta.get("input_dim"), meta.get("num_pdfs"), kernel=kernel,
+                   num_threads=num_threads)
+
+    def save(self, path) -> dict:
+        """Write the deployment file; returns the size report of :func:`bnn.infer.export.write_packed`."""
+        from bnn.infer import export
+        return export.write_packed(self.layers, path, self.input_dim, self.num_pdfs)
+
+    # ------------------------------------------------------------------ running
+    def _layer(self, i, x):
+        """Run layer i on x (float32 (T, k) or packed uint64 (T, kw)); returns float or packed."""
+        L = self.layers[i]
+        if L.kind == "binary":
+            w = self._weights[i]
+            if L.out_bits:
+                return bitgemm.bitgemm_bits(x, w, L.in_dim, L.thr, kernel=self.kernel,
+                                            num_threads=self.num_threads)
+            y = bitgemm.bitgemm_float(x, w, L.in_dim, L.scale, L.bias, kernel=self.kernel,
+                                      num_threads=self.num_threads)
+            return _ACTS[L.act](y).astype(np.float32, copy=False)
+        if L.in_values != "float":
+            x = (packing.unpack_pm1(x, L.in_dim) if L.in_values == "-1,1"
+                 else packing.unpack_01(x, L.in_dim))
+        y = x @ L.weight
+        if L.out_bits:
+            return packing.pack_bits(y > L.tau[None, :])
+        y += L.bias[None, :]
+        return _ACTS[L.act](y).astype(np.float32, copy=False)
+
+    def _check_input(self, x):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.input_dim:
+            raise BnnError(f"packed model input: expected (frames, {self.input_dim}) features, "
+                           f"got {x.shape}")
+        return x
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """float32 features ``(T, input_dim)`` -> float32 logits ``(T, num_pdfs)`` (pre-softmax)."""
+        x = self._check_input(x)
+        for i in range(len(self.layers)):
+            x = self._layer(i, x)
+        return x
+
+    __call__ = forward
+
+    def hidden_bits(self, x: np.ndarray) -> list:
+        """Output bits (uint8 0/1, ``(T, n)``) of every layer with a binary output, in order."""
+        x = self._check_input(x)
+        out = []
+        for i, L in enumerate(self.layers):
+            x = self._layer(i, x)
+            if L.out_bits:
+                out.append(packing.unpack_bits(x, L.out_dim))
+        return out
+
+    def describe(self) -> str:
+        return fold.describe(self.layers)
