@@ -81,3 +81,31 @@ def transition_model_from_khg(tm_khg, ctx_dep, topo_text: str) -> TransitionMode
                 or tm.transition_id_to_phone(tid) != tm_khg.transition_id_to_phone(tid)):
             raise BnnError(f"transition model: transition-id {tid} maps differently")
     return tm
+
+
+def to_khg_transition_model(tm: TransitionModel, sets):
+    """A kaldi-hmm-gmm TransitionModel equal to ``tm`` (monophone, pdfs shared as in ``sets``).
+
+    kaldi-hmm-gmm builds a TransitionModel only from (tree, topology) with the topology's
+    probabilities; the trained ones are installed with one MLE update from counts
+    ``c[tid] = 1e9 * exp(log_prob[tid])`` (no floor, no min-count), which reproduces them to
+    float precision.  Returns ``(tm_khg, ctx_dep_khg)``.
+    """
+    import kaldi_hmm_gmm as khg
+    topo = khg.HmmTopology()
+    topo.read(tm.topo.to_text())
+    ctx = khg.monophone_context_dependency_shared(
+        phone_classes=[list(s) for s in sets],
+        phone2num_pdf_classes=topo.get_phone_to_num_pdf_classes())
+    out = khg.TransitionModel(ctx_dep=ctx, hmm_topo=topo)
+    if out.num_transition_ids != tm.num_transition_ids:
+        raise BnnError(f"model has {tm.num_transition_ids} transition-ids, the lang dir's "
+                       f"phone sets give {out.num_transition_ids}")
+    for tid in range(1, tm.num_transition_ids + 1):
+        if out.transition_id_to_pdf(tid) != tm.transition_id_to_pdf(tid):
+            raise BnnError(f"model: transition-id {tid} maps to pdf {tm.transition_id_to_pdf(tid)}"
+                           f", the lang dir's phone sets give {out.transition_id_to_pdf(tid)}")
+    stats = 1.0e9 * np.exp(np.asarray(tm.log_probs, dtype=np.float64))
+    stats[0] = 0.0
+    out.mle_update(stats, khg.MleTransitionUpdateConfig(floor=1.0e-30, mincount=0.0))
+    return out, ctx
