@@ -31,12 +31,7 @@ name=$(basename "$data")
 for f in "$data/feats.scp" "$data/spk2utt"; do
   [ -f "$f" ] || { echo "$0: missing $f" >&2; exit 1; }
 done
-[ "$cmd" = utils/run.pl ] && [ ! -x utils/run.pl ] && cmd="$bnn_root/utils/run.pl"
-bnn_python=${BNN_PYTHON:-}
-if [ -z "$bnn_python" ]; then
-  if [ -x "$bnn_root/.venv/bin/python" ]; then bnn_python="$bnn_root/.venv/bin/python"; else bnn_python=python3; fi
-fi
-pyrun="env PYTHONPATH=$bnn_root${PYTHONPATH:+:$PYTHONPATH} OMP_WAIT_POLICY=PASSIVE $bnn_python -m bnn.bin"
+. "$bnn_root/steps/lib/pyrun.sh"
 
 mkdir -p "$cmvndir" "$logdir"
 cmvndir=$(cd "$cmvndir" && pwd)

@@ -16,12 +16,7 @@ done
 if ! [[ "$nj" =~ ^[1-9][0-9]*$ ]]; then
   echo "$0: --nj must be a positive integer, got '$nj'" >&2; exit 2
 fi
-[ "$cmd" = utils/run.pl ] && [ ! -x utils/run.pl ] && cmd="$bnn_root/utils/run.pl"
-bnn_python=${BNN_PYTHON:-}
-if [ -z "$bnn_python" ]; then
-  if [ -x "$bnn_root/.venv/bin/python" ]; then bnn_python="$bnn_root/.venv/bin/python"; else bnn_python=python3; fi
-fi
-pyrun="env PYTHONPATH=$bnn_root${PYTHONPATH:+:$PYTHONPATH} OMP_WAIT_POLICY=PASSIVE $bnn_python -m bnn.bin"
+. "$bnn_root/steps/lib/pyrun.sh"
 
 nu=$(wc -l < "$data/utt2spk")
 if [ "$nj" -gt "$nu" ]; then
@@ -56,14 +51,7 @@ if ! $cmd JOB=1:$nj "$logdir/make_${kind}_$name.JOB.log" \
       --write-num-frames=ark,t:$logdir/utt2num_frames_$name.JOB \
       scp:$sdata/JOB/wav.scp \
       ark,scp:$featdir/raw_${kind}_$name.JOB.ark,$featdir/raw_${kind}_$name.JOB.scp; then
-  for n in $(seq "$nj"); do
-    log=$logdir/make_${kind}_$name.$n.log
-    if [ -f "$log" ] && ! tail -n 1 "$log" | grep -q '(code 0)'; then
-      echo "$0: job $n failed; end of $log:" >&2
-      tail -n 5 "$log" >&2
-      break
-    fi
-  done
+  # the job runner has already named the failed logs and printed their last lines
   echo "$0: computing $kind features for $data failed (logs: $logdir/make_${kind}_$name.*.log)" >&2
   exit 1
 fi
