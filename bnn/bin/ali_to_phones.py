@@ -9,7 +9,8 @@ the transition into its final HMM state).  Output: one phone per instance, or pe
 """
 import logging
 
-from bnn.kaldi.alignments import IntVectorWriter, iter_alignments_with_file, kaldi_bool
+from bnn.kaldi.alignments import (IntVectorWriter, expand_bool_flags, iter_alignments_with_file,
+                                  kaldi_bool)
 from bnn.kaldi.model_io import read_transition_model
 from bnn.utils.cli import make_parser, run_main, setup_logging
 from bnn.utils.errors import BnnError
@@ -19,9 +20,9 @@ log = logging.getLogger("bnn-ali-to-phones")
 
 def get_parser():
     p = make_parser(__doc__.split("\n")[0], prog="bnn-ali-to-phones")
-    p.add_argument("--per-frame", type=kaldi_bool, nargs="?", const=True, default=False,
+    p.add_argument("--per-frame", type=kaldi_bool, default=False,
                    help="write one phone per frame")
-    p.add_argument("--write-lengths", type=kaldi_bool, nargs="?", const=True, default=False,
+    p.add_argument("--write-lengths", type=kaldi_bool, default=False,
                    help="write (phone, length) pairs")
     p.add_argument("model", help="Kaldi model (final.mdl), binary or text")
     p.add_argument("alignments", help="rspecifier of transition-id alignments, or an ali dir")
@@ -30,7 +31,7 @@ def get_parser():
 
 
 def _main(argv=None):
-    args = get_parser().parse_args(argv)
+    args = get_parser().parse_args(expand_bool_flags(argv, ("--per-frame", "--write-lengths")))
     setup_logging(args.verbose)
     if args.per_frame and args.write_lengths:
         raise BnnError("--per-frame and --write-lengths cannot both be true")

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from bnn.kaldi.alignments import iter_alignments, kaldi_bool, read_symbol_table
+from bnn.kaldi.alignments import expand_bool_flags, iter_alignments, kaldi_bool, read_symbol_table
 from bnn.kaldi.kaldi_binary import KaldiWriter
 from bnn.utils.cli import make_parser, run_main, setup_logging
 from bnn.utils.errors import BnnError
@@ -55,7 +55,7 @@ def sorted_count_table(counts: np.ndarray, symbols) -> str:
 
 def _main(argv=None):
     p = make_parser(__doc__.split("\n")[0], prog="bnn-analyze-counts")
-    p.add_argument("--binary", type=kaldi_bool, nargs="?", const=True, default=True,
+    p.add_argument("--binary", type=kaldi_bool, default=True,
                    help="write the counts in binary mode")
     p.add_argument("--add-to-count", type=float, default=0.5, help="added to every count")
     p.add_argument("--counts-dim", type=int, default=0,
@@ -63,7 +63,7 @@ def _main(argv=None):
     p.add_argument("--symbol-table", default="", help="print the sorted count table with symbols")
     p.add_argument("rspecifier", help="int-vector archive (pdf-ids, phones, ...)")
     p.add_argument("counts_wxfilename", help="output file ('-' for stdout)")
-    args = p.parse_args(argv)
+    args = p.parse_args(expand_bool_flags(argv, ("--binary",)))
     setup_logging(args.verbose)
     counts, n = count_labels(args.rspecifier, args.counts_dim)
     for i in np.flatnonzero(counts == 0):

@@ -371,3 +371,10 @@ def read_symbol_table(path: str) -> List[Optional[str]]:
         if i >= 0:
             table[i] = s
     return table
+
+
+def expand_bool_flags(argv, names):
+    """Kaldi style ``--flag`` without a value means ``--flag=true``: rewrite such bare flags."""
+    import sys as _sys
+    argv = list(_sys.argv[1:] if argv is None else argv)
+    return [f"{a}=true" if a in names else a for a in argv]
