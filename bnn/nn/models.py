@@ -272,15 +272,15 @@ def _block_args(policy: str, cfg: dict) -> dict:
             "semi_stochastic_p": cfg["semi_stochastic_p"] if policy == "binary" else 0.0}
 
 
-def _positive_int(cfg, key):
+def _positive_int(cfg, key, minimum=1):
     value = cfg[key]
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise BnnError(f"model config: {key} must be a non-negative integer, got {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise BnnError(f"model config: {key} must be an integer >= {minimum}, got {value!r}")
     return value
 
 
 def _build_dnn(cfg: dict, input_dim: int, num_pdfs: int):
-    num_hidden = _positive_int(cfg, "num_hidden")
+    num_hidden = _positive_int(cfg, "num_hidden", 0)
     width = _positive_int(cfg, "hidden_dim")
     if cfg["pattern"] is not None:
         acts = parse_pattern(cfg["pattern"], num_hidden)
@@ -312,7 +312,8 @@ def _pair(value, what):
 
 
 def _build_cnn(cfg: dict, input_dim: int, num_pdfs: int):
-    context, bands, channels = (_positive_int(cfg, k) for k in ("context", "bands", "channels"))
+    context = _positive_int(cfg, "context", 0)
+    bands, channels = _positive_int(cfg, "bands"), _positive_int(cfg, "channels")
     frames = 2 * context + 1
     expected = frames * channels * bands
     if input_dim != expected:
@@ -347,7 +348,7 @@ def _build_cnn(cfg: dict, input_dim: int, num_pdfs: int):
                             pool=pool, **_block_args(policy, cfg)))
         c_in = c_out
     dim = c_in * t * f
-    num_fc, width = _positive_int(cfg, "num_fc"), _positive_int(cfg, "fc_dim")
+    num_fc, width = _positive_int(cfg, "num_fc", 0), _positive_int(cfg, "fc_dim")
     for i in range(num_fc):
         policy = cfg["weights"]["fc"]
         blocks.append(Block(f"fc{i + 1}", BinaryLinear(dim, width, **_kernel_args(policy, cfg)),
