@@ -71,7 +71,7 @@ def _read_lines(path: str) -> List[str]:
 
 
 def _check_phone_name(path: str, lineno: int, phone: str) -> None:
-    if phone.startswith("#") or phone in ("<eps>",):
+    if (phone.startswith("#") and phone[1:].isdigit()) or phone == "<eps>":
         raise BnnError(f"{path}:{lineno}: phone '{phone}' is reserved "
                        "(#N are disambiguation symbols, <eps> is epsilon)")
 
