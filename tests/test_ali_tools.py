@@ -226,3 +226,25 @@ def test_iter_with_file_names_source(shared_dir, tmp_path):
     assert names == {"ali.1.gz", "ali.2.gz"}
     with gzip.open(d / "ali.1.gz") as f:
         assert f.read(5)  # the files we wrote are real gzip archives
+
+
+def test_copy_int_vector_equals_kaldi_text(shared_dir, tmp_path):
+    out = tmp_path / "tids.txt"
+    assert _run_cli("copy_int_vector", [f"ark:gunzip -c {shared_dir / MB / 'ali.1.gz'}|", f"ark,t:{out}"]) == 0
+    assert out.read_bytes() == (shared_dir / MB / "ali.1.tids.txt").read_bytes()
+    back = tmp_path / "tids.ark"
+    assert _run_cli("copy_int_vector", [f"ark:{out}", f"ark:| gzip -n -c > {back}"]) == 0
+    # the binary archive is Kaldi's byte for byte (compare uncompressed: gzip versions may differ)
+    assert gzip.decompress(back.read_bytes()) == gzip.decompress((shared_dir / MB / "ali.1.gz").read_bytes())
+
+
+def test_yesno_kaldi_ali_dir_starts_and_ends_in_silence(shared_dir):
+    d = shared_dir / "fixtures/kaldi_yesno_s5/exp/mono0a_ali"
+    trans = read_transition_model(d / "final.mdl")
+    assert trans.phones == [1, 2, 3]
+    n = 0
+    for utt, ali in iter_alignments(str(d), trans):
+        phones = trans.map_phones(ali)
+        assert phones[0] == 1 and phones[-1] == 1, utt  # SIL = 1
+        n += 1
+    assert n == 30

@@ -191,7 +191,7 @@ class KaldiReader:
             (n,) = struct.unpack("<i", self._take(4))
             if n < 0:
                 raise self.error(f"negative vector length {n}")
-            return list(np.frombuffer(self._take(4 * n), dtype="<i4").astype(int))
+            return np.frombuffer(self._take(4 * n), dtype="<i4").tolist()
         self.expect_token("[")
         out = []
         while True:
