@@ -120,3 +120,28 @@ def test_khg_bridge(shared_dir):
     tuples[:, 3] = tuples[:, 2]
     with pytest.raises(BnnError, match=r"^x\.mdl: cannot be bridged to kaldi_hmm_gmm"):
         to_khg_transition_model(TransitionModel(tm.topo, tuples, tm.log_probs), "x.mdl")
+
+
+def test_khg_round_trip_back_to_ours(shared_dir):
+    k = pytest.importorskip("kaldi_hmm_gmm")
+    from bnn.kaldi.khg_bridge import from_khg_am, from_khg_transition_model, to_khg_transition_model
+    from bnn.kaldi.model_io import read_model
+    for path in (shared_dir / MONO / "final.mdl", shared_dir / MT / "0.mdl"):
+        tm, am = read_model(path)
+        back = from_khg_transition_model(to_khg_transition_model(tm, str(path)), tm.topo)
+        assert np.array_equal(back.tuples, tm.tuples)
+        np.testing.assert_allclose(back.log_probs, tm.log_probs, atol=1e-5)
+    tm, am = read_model(shared_dir / MONO / "final.mdl")
+    kam = k.AmDiagGmm()
+    for g in am.pdfs[:3]:
+        kg = k.DiagGmm(g.num_gauss, g.dim)
+        kg.set_weights(g.weights.reshape(-1, 1))
+        kg.set_invvars_and_means(g.inv_vars, g.means)
+        kg.compute_gconsts()
+        kam.add_pdf(kg)
+    ours = from_khg_am(kam)
+    assert ours.num_pdfs == 3 and ours.dim == 39
+    for a, b in zip(ours.pdfs, am.pdfs[:3]):
+        np.testing.assert_allclose(a.inv_vars, b.inv_vars, rtol=1e-6)
+        np.testing.assert_allclose(a.means_invvars, b.means_invvars, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(a.gconsts, b.gconsts, rtol=1e-4)

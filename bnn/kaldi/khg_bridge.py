@@ -84,3 +84,56 @@ def _copy_log_probs(trans: TransitionModel, ktm, name: str) -> None:
     finite = np.isfinite(want[1:])
     if got.shape != want.shape or (finite.any() and diff[finite].max() > 1e-4):
         raise BnnError(f"{name}: transition probabilities could not be copied to kaldi_hmm_gmm")
+
+
+def from_khg_transition_model(ktm, topo, name: str = "kaldi_hmm_gmm transition model") -> TransitionModel:
+    """Our :class:`TransitionModel` (for writing ``final.mdl``) from a kaldi_hmm_gmm one.
+
+    kaldi_hmm_gmm does not expose the tuples' HMM states, so they are recovered for models with
+    one transition-state per (phone, emitting HMM state) — monophone models — where Kaldi's sorted
+    tuple order lists a phone's states in order.  The pdfs come from the self-loop / forward
+    transition-ids, the log-probabilities are copied exactly; the result is verified per
+    transition-id.  ``topo`` is our :class:`~bnn.kaldi.hmm_topology.HmmTopology`.
+    """
+    rows = []
+    seen = {}
+    state2id = list(ktm.state2id)
+    for ts in range(1, ktm.num_transition_states + 1):
+        tids = range(state2id[ts], state2id[ts + 1])
+        phone = ktm.transition_id_to_phone(tids[0])
+        k = seen.get(phone, 0)
+        seen[phone] = k + 1
+        entry = topo.topology_for_phone(phone)
+        emitting = [j for j, s in enumerate(entry) if s.transitions and
+                    (s.forward_pdf_class != -1 or s.self_loop_pdf_class != -1)]
+        if k >= len(emitting):
+            raise BnnError(f"{name}: phone {phone} has more transition-states than emitting HMM "
+                           "states (not a monophone model); cannot convert")
+        hmm_state = emitting[k]
+        loops = [t for t in tids if ktm.is_self_loop(t)]
+        fwd = [t for t in tids if not ktm.is_self_loop(t)]
+        fpdf = ktm.transition_id_to_pdf(fwd[0]) if fwd else ktm.transition_id_to_pdf(loops[0])
+        spdf = ktm.transition_id_to_pdf(loops[0]) if loops else fpdf
+        rows.append((phone, hmm_state, fpdf, spdf))
+    ours = TransitionModel(topo, np.array(rows, dtype=np.int64).reshape(-1, 4),
+                           np.asarray(ktm.log_probs, dtype=np.float32))
+    _verify(ours, ktm, name)
+    return ours
+
+
+def from_khg_am(kam):
+    """Our :class:`~bnn.kaldi.am_gmm.AmDiagGmm` (for writing) from a ``kaldi_hmm_gmm.AmDiagGmm``.
+
+    Weights, means-times-inverse-variances and inverse variances are copied; the gconsts are
+    recomputed exactly as Kaldi's ``ComputeGconsts`` does.
+    """
+    from bnn.kaldi.am_gmm import AmDiagGmm, DiagGmm
+    def _val(x):
+        return x() if callable(x) else x
+    pdfs = []
+    for j in range(_val(kam.num_pdfs)):
+        g = kam.get_pdf(j)
+        pdfs.append(DiagGmm(np.asarray(g.weights, dtype=np.float32),
+                            np.asarray(g.means_invvars, dtype=np.float32),
+                            np.asarray(g.inv_vars, dtype=np.float32)))
+    return AmDiagGmm(pdfs, _val(kam.dim))
