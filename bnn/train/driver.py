@@ -10,8 +10,8 @@ import torch
 from bnn.data.frames import UtteranceSource, read_scp_keys, split_train_cv
 from bnn.train import checkpoint
 from bnn.train.config import load_config
-from bnn.train.model_dir import (FeatureFrontend, estimate_input_norm, feature_opts_from_args,
-                                 load_model, write_kaldi_opts)
+from bnn.train.model_dir import (FeatureFrontend, estimate_input_norm, load_model,
+                                 pipeline_from_args, pipeline_from_opts, pipeline_to_opts)
 from bnn.train.trainer import init_distributed, run_training, train_config
 from bnn.utils.errors import BnnError
 
@@ -61,22 +61,23 @@ def train_from_args(args) -> None:
     # fixed input layer keeps seeing the inputs it was trained on.
     init_payload = checkpoint.load(args.init_from) if args.init_from else None
     if init_payload is not None:
-        feat_opts = dict(init_payload["feature_opts"])
+        pipeline = pipeline_from_opts(init_payload["feature_opts"])
     else:
         cmvn_opts = args.cmvn_opts
         if args.cmvn_opts_file:
             with open(args.cmvn_opts_file) as f:
                 cmvn_opts = f.read().strip()
-        feat_opts = feature_opts_from_args(cmvn_opts, args.delta_order, args.splice)
+        pipeline = pipeline_from_args(cmvn_opts, args.delta_order, args.splice)
+    feat_opts = pipeline_to_opts(pipeline)
 
     train_feats = os.path.join(args.train_data, "feats.scp")
-    frontend = FeatureFrontend(feat_opts, data_dir=args.train_data)
+    frontend = FeatureFrontend(pipeline, data_dir=args.train_data)
     train_source = UtteranceSource(train_feats, _scp(args.train_targets), frontend)
     utts = train_source.utterances()
     if not utts:
         raise BnnError(f"{train_feats}: no utterance has both features and targets")
     if args.cv_data:
-        cv_frontend = FeatureFrontend(feat_opts, data_dir=args.cv_data)
+        cv_frontend = FeatureFrontend(pipeline, data_dir=args.cv_data)
         cv_source = UtteranceSource(os.path.join(args.cv_data, "feats.scp"),
                                     _scp(args.cv_targets or args.train_targets), cv_frontend)
         train_utts, cv_utts = utts, cv_source.utterances()
@@ -134,7 +135,7 @@ def train_from_args(args) -> None:
     if args.init_from:
         payload["init_from"] = os.path.abspath(args.init_from)
     if dist_info.is_main:
-        write_kaldi_opts(args.dir, feat_opts)
+        pipeline.write(args.dir)
         with open(os.path.join(args.dir, "num_pdfs"), "w") as f:
             f.write(f"{num_pdfs}\n")
     run_training(model=model, model_payload=payload, out_dir=args.dir, tcfg=tcfg,

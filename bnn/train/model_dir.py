@@ -18,28 +18,27 @@ from typing import Callable, Dict, Optional
 import kaldiio
 import numpy as np
 
+from bnn.feats.pipeline import FeaturePipeline
 from bnn.utils.errors import BnnError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FEATURE_OPTS = {"norm_means": True, "norm_vars": False, "delta_order": 0,
-                        "splice": 5}
+def pipeline_from_args(cmvn_opts: str, delta_order: int, splice: int) -> FeaturePipeline:
+    """The Kaldi pipeline ``apply-cmvn $cmvn_opts | add-deltas | splice-feats +-splice``."""
+    return FeaturePipeline.from_opts(
+        cmvn_opts or "",
+        f"--delta-order={delta_order}" if delta_order > 0 else "",
+        f"--left-context={splice} --right-context={splice}" if splice > 0 else "")
 
 
-def feature_opts_from_args(cmvn_opts: str, delta_order: int, splice: int) -> dict:
-    """Parse Kaldi ``cmvn_opts`` text (``--norm-means=true --norm-vars=false``) plus delta/splice."""
-    opts = dict(DEFAULT_FEATURE_OPTS)
-    for tok in (cmvn_opts or "").split():
-        if "=" not in tok:
-            raise BnnError(f"cmvn_opts: cannot parse '{tok}' (expected --name=value)")
-        name, value = tok.split("=", 1)
-        key = name.lstrip("-").replace("-", "_")
-        if key not in ("norm_means", "norm_vars"):
-            raise BnnError(f"cmvn_opts: unsupported option '{name}'")
-        opts[key] = value.lower() in ("true", "1", "yes")
-    opts["delta_order"] = int(delta_order)
-    opts["splice"] = int(splice)
-    return opts
+def pipeline_to_opts(pipeline: FeaturePipeline) -> dict:
+    """The option strings stored in ``final.pt`` (and written as the model dir's *_opts)."""
+    return {"cmvn_opts": pipeline.cmvn_opts(), "delta_opts": pipeline.delta_opts(),
+            "splice_opts": pipeline.splice_opts()}
+
+
+def pipeline_from_opts(opts: dict) -> FeaturePipeline:
+    return FeaturePipeline.from_opts(opts["cmvn_opts"], opts["delta_opts"], opts["splice_opts"])
 
 
 def read_table(path: str) -> Dict[str, str]:
@@ -56,26 +55,26 @@ class FeatureFrontend:
     """Raw features of one utterance -> network input frames.
 
     Args:
-        opts: feature options (``norm_means``, ``norm_vars``, ``delta_order``, ``splice``).
+        pipeline: CMVN / deltas / splicing (:class:`bnn.feats.pipeline.FeaturePipeline`).
         data_dir: a Kaldi data dir with ``cmvn.scp`` (+ ``utt2spk`` when stats are per speaker);
             needed when CMVN is on.  ``cmvn_rspecifier``/``utt2spk`` override those files.
-        input_mean, input_std: the global normalisation of the spliced frames (may be None
-            while it is being estimated).
+        input_mean, input_std: the global normalisation of the spliced frames (None while it
+            is being estimated).
     """
 
-    def __init__(self, opts: dict, data_dir: Optional[str] = None,
+    def __init__(self, pipeline: FeaturePipeline, data_dir: Optional[str] = None,
                  cmvn_rspecifier: Optional[str] = None, utt2spk: Optional[str] = None,
                  input_mean: Optional[np.ndarray] = None, input_std: Optional[np.ndarray] = None):
-        self.opts = dict(opts)
+        self.pipeline = pipeline
         self.input_mean = input_mean
         self.input_std = input_std
         self._cmvn = None
         self._utt2spk = None
         self._cmvn_name = None
-        if self.opts["norm_means"] or self.opts["norm_vars"]:
+        if pipeline.cmvn:
             if cmvn_rspecifier is None:
                 if data_dir is None:
-                    raise BnnError("CMVN is on but no data dir / cmvn stats were given")
+                    raise BnnError("CMVN is on (cmvn_opts) but no data dir / CMVN stats were given")
                 cmvn_path = os.path.join(data_dir, "cmvn.scp")
                 if not os.path.isfile(cmvn_path):
                     raise BnnError(f"{cmvn_path}: missing (CMVN stats; run "
@@ -91,9 +90,9 @@ class FeatureFrontend:
             self._utt2spk = read_table(utt2spk) if utt2spk else None
 
     def cmvn_stats(self, utt: str) -> np.ndarray:
-        key = self._utt2spk.get(utt, utt) if self._utt2spk is not None else utt
         if self._utt2spk is not None and utt not in self._utt2spk:
             raise BnnError(f"utt2spk: no speaker for utterance {utt}")
+        key = self._utt2spk[utt] if self._utt2spk is not None else utt
         try:
             return np.asarray(self._cmvn[key], dtype=np.float64)
         except KeyError:
@@ -101,22 +100,8 @@ class FeatureFrontend:
                 from None
 
     def unnormalised(self, utt: str, feats: np.ndarray) -> np.ndarray:
-        from bnn.feats.cmvn import apply_cmvn
-        from bnn.feats.deltas import add_deltas
-        from bnn.feats.splice import splice_feats
-        x = np.asarray(feats, dtype=np.float32)
-        if self._cmvn is not None:
-            stats = self.cmvn_stats(utt)
-            if stats.shape[1] - 1 != x.shape[1]:
-                raise BnnError(f"{self._cmvn_name}: CMVN stats of dim {stats.shape[1] - 1} but "
-                               f"features of utterance {utt} have dim {x.shape[1]}")
-            x = apply_cmvn(x, stats, norm_means=self.opts["norm_means"],
-                           norm_vars=self.opts["norm_vars"])
-        if self.opts["delta_order"] > 0:
-            x = add_deltas(x, order=self.opts["delta_order"])
-        if self.opts["splice"] > 0:
-            x = splice_feats(x, self.opts["splice"], self.opts["splice"])
-        return np.asarray(x, dtype=np.float32)
+        stats = self.cmvn_stats(utt) if self._cmvn is not None else None
+        return self.pipeline.apply(feats, stats, utt)
 
     def __call__(self, utt: str, feats: np.ndarray) -> np.ndarray:
         x = self.unnormalised(utt, feats)
@@ -128,8 +113,7 @@ class FeatureFrontend:
         return x.astype(np.float32, copy=False)
 
     def input_dim(self, raw_dim: int) -> int:
-        dim = raw_dim * (self.opts["delta_order"] + 1)
-        return dim * (2 * self.opts["splice"] + 1)
+        return self.pipeline.output_dim(raw_dim)
 
 
 def estimate_input_norm(frontend: FeatureFrontend, source_feats, utts, max_utts: int = 500,
@@ -177,17 +161,6 @@ def frontend_from_payload(payload: dict, data_dir: Optional[str] = None,
                           utt2spk: Optional[str] = None) -> FeatureFrontend:
     mean = payload["input_mean"].numpy() if payload.get("input_mean") is not None else None
     std = payload["input_std"].numpy() if payload.get("input_std") is not None else None
-    return FeatureFrontend(payload["feature_opts"], data_dir=data_dir,
+    return FeatureFrontend(pipeline_from_opts(payload["feature_opts"]), data_dir=data_dir,
                            cmvn_rspecifier=cmvn_rspecifier, utt2spk=utt2spk,
                            input_mean=mean, input_std=std)
-
-
-def write_kaldi_opts(out_dir: str, opts: dict) -> None:
-    """Write ``cmvn_opts``, ``delta_opts``, ``splice_opts`` as Kaldi nnet1 does."""
-    with open(os.path.join(out_dir, "cmvn_opts"), "w") as f:
-        f.write(f"--norm-means={str(opts['norm_means']).lower()} "
-                f"--norm-vars={str(opts['norm_vars']).lower()}\n")
-    with open(os.path.join(out_dir, "delta_opts"), "w") as f:
-        f.write(f"--delta-order={opts['delta_order']}\n" if opts["delta_order"] else "\n")
-    with open(os.path.join(out_dir, "splice_opts"), "w") as f:
-        f.write(f"--left-context={opts['splice']} --right-context={opts['splice']}\n")
