@@ -1,0 +1,353 @@
+"""Use an existing Kaldi ``s5`` experiment as it is: its data dirs, alignments and graph.
+
+A Kaldi recipe directory (``--kaldi-dir``) holds data dirs whose ``feats.scp``/``cmvn.scp`` name
+archives relative to that directory (Kaldi resolves rxfilenames against the working directory,
+and recipes run from ``s5``), an alignment dir (``final.mdl`` + ``ali.N.gz``, N = 1..num_jobs, as
+written by steps/align_si.sh) and a graph dir (``HCLG.fst``, ``words.txt``, ``num_pdfs`` as
+written by utils/mkgraph.sh; the graph's model is ``<graph-dir>/../final.mdl``).
+
+Nothing here writes into the Kaldi dir.  :func:`import_data_dir` writes a copy of a data dir
+whose scp entries are absolute (archives resolved against the Kaldi dir), so the toolkit's
+commands can read it from any working directory.  The ``check_*`` functions raise one-line
+:class:`BnnError` messages naming the offending file.
+
+CMVN as Kaldi applied it: the GMM scripts (steps/train_mono.sh, align_si.sh, decode.sh) run
+``apply-cmvn $cmvn_opts --utt2spk=ark:utt2spk scp:cmvn.scp scp:feats.scp ark:-`` where
+``cmvn_opts`` is the one line in ``<exp>/cmvn_opts``; an empty line therefore means apply-cmvn's
+defaults ``--norm-means=true --norm-vars=false`` (src/transform/cmvn.h, src/featbin/apply-cmvn.cc),
+not "no CMVN".  :func:`kaldi_cmvn_opts` turns that line into explicit options.
+"""
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+import shlex
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from bnn.kaldi.alignments import ali_dir_files
+from bnn.kaldi.model_io import read_transition_model
+from bnn.utils.errors import BnnError
+from bnn.utils.fileio import atomic_write
+
+log = logging.getLogger(__name__)
+
+# Defaults of issue 8: Kaldi's egs/wsj/s5 names.
+WSJ_DEFAULTS = {
+    "train_set": "train_si284",
+    "dev_set": "test_dev93",
+    "test_sets": "test_dev93 test_eval92",
+    "ali_dir": "exp/tri4b_ali_si284",
+    "graph_dir": "exp/tri4b/graph_tgpr",
+    "lang_dir": "data/lang",
+}
+
+# Files of a data dir copied unchanged (they hold no paths).
+PLAIN_FILES = ("utt2spk", "spk2utt", "text", "utt2num_frames", "utt2dur", "frame_shift",
+               "spk2gender", "utt2lang")
+# Files whose values are rxfilenames relative to the Kaldi dir.
+SCP_FILES = ("feats.scp", "cmvn.scp")
+
+
+# ----------------------------------------------------------------------------- the Kaldi dir
+def check_kaldi_dir(kaldi_dir: str) -> str:
+    """The absolute path of ``kaldi_dir``; error when it is not a directory."""
+    if not os.path.isdir(kaldi_dir):
+        what = "is not a directory" if os.path.exists(kaldi_dir) else "does not exist"
+        raise BnnError(f"{kaldi_dir}: Kaldi experiment dir {what} (give --kaldi-dir <s5 dir>)")
+    return os.path.abspath(kaldi_dir)
+
+
+def _read_one_line(path: str) -> str:
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as err:
+        raise BnnError(f"{path}: cannot read ({err.strerror})") from None
+    if len(lines) > 1:
+        raise BnnError(f"{path}: expected one line, found {len(lines)}")
+    return lines[0].strip() if lines else ""
+
+
+# ----------------------------------------------------------------------------- alignments
+def check_ali_dir(ali_dir: str):
+    """Check a Kaldi alignment dir; returns ``(ali files in job order, TransitionModel)``.
+
+    Errors: the dir, ``final.mdl`` or any ``ali.N.gz`` missing; ``num_jobs`` disagreeing with the
+    ``ali.N.gz`` files (via :func:`bnn.kaldi.alignments.ali_dir_files`).
+    """
+    if not os.path.isdir(ali_dir):
+        raise BnnError(f"{ali_dir}: alignment dir does not exist")
+    mdl = os.path.join(ali_dir, "final.mdl")
+    if not os.path.isfile(mdl):
+        raise BnnError(f"{mdl}: missing (an alignment dir needs the model that wrote ali.N.gz)")
+    if not glob.glob(os.path.join(ali_dir, "ali.*.gz")):
+        raise BnnError(f"{ali_dir}: no ali.N.gz alignment files (run steps/align_si.sh)")
+    nj_file = os.path.join(ali_dir, "num_jobs")
+    if not os.path.isfile(nj_file):
+        raise BnnError(f"{nj_file}: missing (Kaldi's align scripts write the number of ali.N.gz)")
+    files = ali_dir_files(ali_dir)
+    return files, read_transition_model(mdl)
+
+
+# ----------------------------------------------------------------------------- graph
+def _read_words(path: str) -> List[Tuple[str, int]]:
+    out = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                fields = line.split()
+                if not fields:
+                    continue
+                if len(fields) != 2 or not re.fullmatch(r"-?\d+", fields[1]):
+                    raise BnnError(f"{path}: line {n}: expected '<word> <integer-id>', got "
+                                   f"'{line.rstrip()}'")
+                out.append((fields[0], int(fields[1])))
+    except OSError as err:
+        raise BnnError(f"{path}: cannot read ({err.strerror})") from None
+    return out
+
+
+def check_graph_dir(graph_dir: str, lang_dir: Optional[str], trans) -> int:
+    """Check a Kaldi graph dir against the lang dir and the alignment model ``trans``.
+
+    * ``HCLG.fst`` and ``words.txt`` exist;
+    * ``words.txt`` equals ``<lang_dir>/words.txt`` (same word -> id pairs), when ``lang_dir``;
+    * the graph's pdf count (``num_pdfs`` written by utils/mkgraph.sh, and the pdf count of
+      ``<graph_dir>/../final.mdl`` when present) equals the alignment model's; the graph's
+      input labels are transition-ids, so the transition-id counts must agree too.
+
+    Returns the number of pdfs.
+    """
+    if not os.path.isdir(graph_dir):
+        raise BnnError(f"{graph_dir}: graph dir does not exist")
+    for name in ("HCLG.fst", "words.txt"):
+        p = os.path.join(graph_dir, name)
+        if not os.path.isfile(p):
+            raise BnnError(f"{p}: missing (run utils/mkgraph.sh)")
+    gwords = os.path.join(graph_dir, "words.txt")
+    if lang_dir:
+        lwords = os.path.join(lang_dir, "words.txt")
+        if not os.path.isfile(lwords):
+            raise BnnError(f"{lwords}: missing (lang dir of the graph)")
+        a, b = _read_words(gwords), _read_words(lwords)
+        if a != b:
+            da, db = dict(a), dict(b)
+            diff = sorted(set(da.items()) ^ set(db.items()), key=lambda x: (x[1], x[0]))
+            first = f"e.g. '{diff[0][0]} {diff[0][1]}'" if diff else "different order"
+            raise BnnError(f"{gwords}: differs from {lwords} ({len(a)} vs {len(b)} entries, "
+                           f"{first}); the graph was not built with this lang dir")
+    n = trans.num_pdfs
+    num_pdfs_file = os.path.join(graph_dir, "num_pdfs")
+    if os.path.isfile(num_pdfs_file):
+        text = _read_one_line(num_pdfs_file)
+        if not text.isdigit():
+            raise BnnError(f"{num_pdfs_file}: expected an integer, got '{text}'")
+        if int(text) != n:
+            raise BnnError(f"{num_pdfs_file}: the graph was built for {text} pdfs but the "
+                           f"alignment model has {n}")
+    gmdl = os.path.join(os.path.dirname(os.path.abspath(graph_dir)), "final.mdl")
+    if os.path.isfile(gmdl):
+        gtrans = read_transition_model(gmdl)
+        if gtrans.num_pdfs != n:
+            raise BnnError(f"{gmdl}: the graph's model has {gtrans.num_pdfs} pdfs but the "
+                           f"alignment model has {n}")
+        if gtrans.num_transition_ids != trans.num_transition_ids:
+            raise BnnError(f"{gmdl}: the graph's model has {gtrans.num_transition_ids} "
+                           f"transition-ids but the alignment model has "
+                           f"{trans.num_transition_ids}")
+    elif not os.path.isfile(num_pdfs_file):
+        raise BnnError(f"{num_pdfs_file}: missing, and no {gmdl}: cannot check the graph's "
+                       "pdf count against the alignment model")
+    return n
+
+
+# ----------------------------------------------------------------------------- CMVN
+_APPLY_CMVN_BOOLS = ("norm-means", "norm-vars")
+
+
+def kaldi_cmvn_opts(candidates: Sequence[str]) -> Tuple[str, str]:
+    """Explicit apply-cmvn options from the first existing ``cmvn_opts`` file of ``candidates``.
+
+    Returns ``(options, file)``: options as ``--norm-means=B --norm-vars=B`` with apply-cmvn's
+    defaults (true, false) filled in, so an empty file gives means-only CMVN as in Kaldi's GMM
+    scripts; ``file`` is "" when none exists (then the defaults are used, as steps/train_mono.sh
+    does without --cmvn-opts).  Other options (e.g. ``--reverse``) are errors: our pipeline
+    does not implement them.
+    """
+    for path in candidates:
+        if not os.path.isfile(path):
+            continue
+        vals = {"norm-means": True, "norm-vars": False}
+        for tok in _read_one_line(path).split():
+            m = re.fullmatch(r"--([a-z-]+)(?:=(\S*))?", tok)
+            name = m.group(1).replace("_", "-") if m else None
+            if name not in _APPLY_CMVN_BOOLS:
+                raise BnnError(f"{path}: unsupported apply-cmvn option '{tok}' (supported: "
+                               "--norm-means, --norm-vars)")
+            v = (m.group(2) or "true").lower()
+            if v not in ("true", "false", "1", "0"):
+                raise BnnError(f"{path}: {tok}: expected true or false")
+            vals[name] = v in ("true", "1")
+        if vals["norm-vars"] and not vals["norm-means"]:
+            raise BnnError(f"{path}: --norm-vars=true needs --norm-means=true (apply-cmvn)")
+        b = {True: "true", False: "false"}
+        return f"--norm-means={b[vals['norm-means']]} --norm-vars={b[vals['norm-vars']]}", path
+    return "--norm-means=true --norm-vars=false", ""
+
+
+# ----------------------------------------------------------------------------- data dirs
+def _absolutize(value: str, kaldi_dir: str, where: str, key: str) -> str:
+    """Resolve one scp value (``path[:offset]`` or ``command |``) against ``kaldi_dir``."""
+    v = value.strip()
+    if v.endswith("|"):
+        # A pipe runs in the Kaldi dir, as it did there.
+        return f"cd {shlex.quote(kaldi_dir)} && {v}"
+    m = re.fullmatch(r"(.+?)(:\d+(?:\[[^\]]*\])?)?", v)
+    path, rest = m.group(1), m.group(2) or ""
+    if path == "-":
+        raise BnnError(f"{where}: utterance {key}: '-' (stdin) cannot be read from a scp")
+    full = path if os.path.isabs(path) else os.path.normpath(os.path.join(kaldi_dir, path))
+    if not os.path.isfile(full):
+        raise BnnError(f"{where}: utterance {key}: archive {path} is missing "
+                       f"(looked for {full})")
+    return full + rest
+
+
+def import_data_dir(kaldi_dir: str, src: str, dest: str) -> int:
+    """Copy the Kaldi data dir ``<kaldi_dir>/<src>`` to ``dest`` with absolute scp entries.
+
+    Copies :data:`PLAIN_FILES` as they are and rewrites :data:`SCP_FILES` so that every
+    rxfilename resolves without the Kaldi dir as working directory (``path:offset`` becomes
+    ``/abs/path:offset``; a ``cmd |`` entry becomes ``cd <kaldi_dir> && cmd |``).  Every archive
+    must exist.  ``wav.scp`` is not copied (the features exist already).  Returns the number of
+    utterances.  Each file is written atomically.
+    """
+    kaldi_dir = os.path.abspath(kaldi_dir)
+    sdir = os.path.join(kaldi_dir, src)
+    if not os.path.isdir(sdir):
+        raise BnnError(f"{sdir}: data dir does not exist")
+    for name in ("feats.scp", "utt2spk"):
+        p = os.path.join(sdir, name)
+        if not os.path.isfile(p):
+            raise BnnError(f"{p}: missing (a data dir with features is needed)")
+    if os.path.abspath(dest).startswith(kaldi_dir + os.sep):
+        raise BnnError(f"{dest}: refusing to write inside the Kaldi dir {kaldi_dir}")
+    os.makedirs(dest, exist_ok=True)
+    num_utts = 0
+    for name in SCP_FILES:
+        p = os.path.join(sdir, name)
+        if not os.path.isfile(p):
+            continue
+        lines = []
+        with open(p, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                parts = line.strip().split(None, 1)
+                if len(parts) != 2:
+                    raise BnnError(f"{p}: line {n}: expected '<key> <rxfilename>'")
+                lines.append(f"{parts[0]} {_absolutize(parts[1], kaldi_dir, p, parts[0])}\n")
+        with atomic_write(os.path.join(dest, name)) as f:
+            f.writelines(lines)
+        if name == "feats.scp":
+            num_utts = len(lines)
+    for name in PLAIN_FILES:
+        p = os.path.join(sdir, name)
+        if os.path.isfile(p):
+            with open(p, "rb") as f:
+                data = f.read()
+            with atomic_write(os.path.join(dest, name), "wb") as f:
+                f.write(data)
+    for stale in ("wav.scp", "segments"):
+        # A previous import of another layout must not leave files that no longer apply.
+        if os.path.exists(os.path.join(dest, stale)):
+            os.remove(os.path.join(dest, stale))
+    if num_utts == 0:
+        raise BnnError(f"{os.path.join(sdir, 'feats.scp')}: no utterances")
+    return num_utts
+
+
+def num_speakers(data_dir: str) -> int:
+    with open(os.path.join(data_dir, "utt2spk")) as f:
+        return len({line.split()[1] for line in f if len(line.split()) >= 2})
+
+
+# ----------------------------------------------------------------------------- results
+_WER_RE = re.compile(r"^%WER\s+([0-9.]+)\s+\[\s*(\d+)\s*/\s*(\d+)")
+
+
+def best_wer(decode_dir: str) -> Tuple[float, str, str]:
+    """The best ``%WER`` line among ``<decode_dir>/wer_*`` (Kaldi utils/best_wer.sh).
+
+    Returns ``(wer, line, file)``; ties go to the first file in sorted order.
+    """
+    best = None
+    for path in sorted(glob.glob(os.path.join(decode_dir, "wer_*"))):
+        if not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = _WER_RE.match(line)
+                if m:
+                    wer = float(m.group(1))
+                    if best is None or wer < best[0]:
+                        best = (wer, line.strip(), path)
+                    break
+    if best is None:
+        raise BnnError(f"{decode_dir}: no wer_* file with a %WER line (was it scored?)")
+    return best
+
+
+def results_table(rows: Sequence[Tuple[str, str, str]]) -> str:
+    """Markdown for ``(system, test set, decode dir)`` rows: %WER lines and a table."""
+    lines, table = [], ["| system | test set | %WER | errors / words | scoring file |",
+                        "| --- | --- | --- | --- | --- |"]
+    for system, tset, ddir in rows:
+        wer, line, path = best_wer(ddir)
+        m = _WER_RE.match(line)
+        lines.append(f"{line} {path}")
+        table.append(f"| {system} | {tset} | {wer:.2f} | {m.group(2)} / {m.group(3)} | "
+                     f"`{path}` |")
+    return "```\n" + "\n".join(lines) + "\n```\n\n" + "\n".join(table) + "\n"
+
+
+def check_all(kaldi_dir: str, *, train_set: str, test_sets: Sequence[str], ali_dir: str,
+              graph_dir: str, dev_set: str = "", lang_dir: str = "data/lang",
+              data_out: Optional[str] = None) -> Dict[str, object]:
+    """All checks of a drop-in run; paths other than ``kaldi_dir`` are relative to it.
+
+    With ``data_out`` the train/dev/test data dirs are imported to ``<data_out>/<set>``
+    (:func:`import_data_dir`); otherwise their ``feats.scp`` archives are only checked.
+    Returns a dict: ``kaldi_dir``, ``num_pdfs``, ``cmvn_opts``, ``cmvn_opts_file``, ``ali_files``.
+    """
+    kd = check_kaldi_dir(kaldi_dir)
+    j = lambda p: p if os.path.isabs(p) else os.path.join(kd, p)  # noqa: E731
+    files, trans = check_ali_dir(j(ali_dir))
+    num_pdfs = check_graph_dir(j(graph_dir), j(lang_dir) if lang_dir else None, trans)
+    graph_model_dir = os.path.dirname(os.path.abspath(j(graph_dir)))
+    cmvn, cmvn_file = kaldi_cmvn_opts([os.path.join(j(ali_dir), "cmvn_opts"),
+                                       os.path.join(graph_model_dir, "cmvn_opts")])
+    sets = [train_set] + ([dev_set] if dev_set else []) + [s for s in test_sets if s != dev_set]
+    for s in sets:
+        if data_out:
+            import_data_dir(kd, os.path.join("data", s), os.path.join(data_out, s))
+        else:
+            import_check_only(kd, os.path.join("data", s))
+    return {"kaldi_dir": kd, "num_pdfs": num_pdfs, "cmvn_opts": cmvn, "cmvn_opts_file": cmvn_file,
+            "ali_files": files}
+
+
+def import_check_only(kaldi_dir: str, src: str) -> None:
+    """The checks of :func:`import_data_dir` without writing anything."""
+    p = os.path.join(kaldi_dir, src, "feats.scp")
+    if not os.path.isfile(p):
+        raise BnnError(f"{p}: missing (a data dir with features is needed)")
+    with open(p, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            parts = line.strip().split(None, 1)
+            if len(parts) == 2:
+                _absolutize(parts[1], kaldi_dir, p, parts[0])
+            elif parts:
+                raise BnnError(f"{p}: line {n}: expected '<key> <rxfilename>'")
