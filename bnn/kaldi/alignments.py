@@ -273,8 +273,10 @@ def check_alignment_length(ali_len: int, feat_len: int, utt: str, name: str,
 class IntVectorWriter:
     """Write an archive of int32 vectors (or of int pairs) to a wspecifier.
 
-    ``ark:file``, ``ark,t:file``, ``ark:-``/``ark,t:-`` (stdout) and ``ark:| cmd`` (pipe).  A
-    plain file is written atomically (renamed into place on :meth:`close` without error).
+    ``ark:file``, ``ark,t:file``, ``ark:-``/``ark,t:-`` (stdout), ``ark:| cmd`` (pipe) and
+    ``ark,scp:file.ark,file.scp`` (archive plus an scp of ``key file.ark:offset``, the offset
+    pointing just after ``key ``, as Kaldi writes it).  Plain files are written atomically
+    (renamed into place on :meth:`close` without error).
     """
 
     def __init__(self, wspecifier: str):
@@ -282,6 +284,14 @@ class IntVectorWriter:
         if kind != "ark":
             raise BnnError(f"{wspecifier}: expected an ark wspecifier (ark:file, ark,t:-, ...)")
         self.text = "t" in opts
+        self._scp = None
+        if "scp" in opts:
+            if "," not in target or target.lstrip().startswith("|") or target.startswith("-"):
+                raise BnnError(f"{wspecifier}: ark,scp: needs two files: ark,scp:x.ark,x.scp")
+            target, scp_path = target.split(",", 1)
+            self._scp_path = scp_path
+            self._scp_tmp = scp_path + f".{os.getpid()}.tmp"
+            self._scp = open(self._scp_tmp, "w")
         self.name = target
         self._proc = None
         self._tmp = None
@@ -296,29 +306,46 @@ class IntVectorWriter:
             self._tmp = os.path.join(directory, "." + os.path.basename(target) + f".{os.getpid()}.tmp")
             self._f = open(self._tmp, "wb")
 
+    def _key(self, key: str) -> None:
+        """Write ``key `` and record the scp entry (offset of the object after the key)."""
+        self._f.write(key.encode() + b" ")
+        if self._scp is not None:
+            self._scp.write(f"{key} {self.name}:{self._f.tell()}\n")
+
     def write(self, key: str, values) -> None:
         vals = np.asarray(values, dtype=np.int64).ravel()
         if self.text:
-            self._f.write((key + " " + "".join(f"{v} " for v in vals.tolist()) + "\n").encode())
+            self._key(key)
+            self._f.write(("".join(f"{v} " for v in vals.tolist()) + "\n").encode())
         else:
             n = vals.shape[0]
             body = np.empty((n, 5), dtype=np.uint8)
             body[:, 0] = 4
             body[:, 1:] = vals.astype("<i4").view(np.uint8).reshape(n, 4)
-            self._f.write(key.encode() + b" \0B\x04" + struct.pack("<i", n) + body.tobytes())
+            self._key(key)
+            self._f.write(b"\0B\x04" + struct.pack("<i", n) + body.tobytes())
 
     def write_pairs(self, key: str, pairs: Sequence[Tuple[int, int]]) -> None:
         """Kaldi ``vector<pair<int32,int32>>`` table entry (text: ``a b ; c d``)."""
         if self.text:
             body = " ; ".join(f"{a} {b}" for a, b in pairs)
-            self._f.write((key + " " + (body + " " if pairs else "") + "\n").encode())
+            self._key(key)
+            self._f.write(((body + " " if pairs else "") + "\n").encode())
         else:
-            out = [key.encode(), b" \0B\x04", struct.pack("<i", len(pairs))]
+            self._key(key)
+            out = [b"\0B\x04", struct.pack("<i", len(pairs))]
             for a, b in pairs:
                 out.append(b"\x04" + struct.pack("<i", a) + b"\x04" + struct.pack("<i", b))
             self._f.write(b"".join(out))
 
     def close(self, ok: bool = True) -> None:
+        if self._scp is not None:
+            self._scp.close()
+            if ok:
+                os.replace(self._scp_tmp, self._scp_path)
+            else:
+                os.unlink(self._scp_tmp)
+            self._scp = None
         if self._proc is not None:
             self._f.close()
             code = self._proc.wait()

@@ -6,7 +6,7 @@ log() { local fname=${BASH_SOURCE[1]##*/}; echo -e "$(date '+%Y-%m-%dT%H:%M:%S')
 
 stage=0
 stop_stage=100
-nj=2
+nj=1   # one speaker ("global"): split_data.sh keeps speakers whole, as Kaldi
 corpus_dir=../../../shared/corpora/yesno/waves_yesno  # downloaded from openslr when absent
 systems=conf/nnet_systems.txt
 
