@@ -184,7 +184,7 @@ def bench_dnn(shape, args, rows):
             return h
         t = best_time(onednn, reps, mt)
         rows.append(("float torch oneDNN", args.batch / t, float_bytes))
-    fpacked = PackedModel.from_torch(fmodel, num_threads=args.num_threads)
+    fpacked = PackedModel.from_torch(fmodel, num_threads=args.num_threads, float_backend="numpy")
     t = best_time(lambda: fpacked.forward(x), reps, mt)
     rows.append(("float numpy (BLAS)", args.batch / t, float_bytes))
     for key, label in (("lu", "packed Lu (real output)"), ("qian", "packed Qian (binary output)")):

@@ -26,11 +26,34 @@ _ACTS = {
 }
 
 
+def _float_matmul(backend: str):
+    """float32 GEMM for the float layers: "torch" (its BLAS/oneDNN, memory shared with numpy),
+    "numpy", or "auto" (torch when importable; on the AMD test machine it was the faster one)."""
+    if backend not in ("auto", "torch", "numpy"):
+        raise BnnError(f"packed model: float backend {backend!r} is not auto, torch or numpy")
+    if backend in ("auto", "torch"):
+        try:
+            import torch
+        except ImportError:
+            if backend == "torch":
+                raise BnnError("packed model: float backend torch requested but not installed")
+        else:
+            cache = {}    # id(w) -> (w, (n, k) contiguous copy): F.linear is faster than mm
+
+            def mm(x, w):
+                hit = cache.get(id(w))
+                if hit is None or hit[0] is not w:
+                    hit = cache[id(w)] = (w, torch.from_numpy(np.ascontiguousarray(w.T)))
+                return torch.nn.functional.linear(torch.from_numpy(x), hit[1]).numpy()
+            return mm
+    return np.matmul
+
+
 class PackedModel:
     """A folded model ready to run.  ``kernel``: None (BNN_KERNEL / best), or a kernel name."""
 
     def __init__(self, layers, input_dim: int = None, num_pdfs: int = None, kernel=None,
-                 num_threads: int = 1):
+                 num_threads: int = 1, float_backend: str = "auto"):
         if not layers:
             raise BnnError("packed model: no layers")
         for layer in layers:
@@ -49,21 +72,26 @@ class PackedModel:
         self.kernel = kernel if kernel is not None else bitgemm.default_kernel()
         self._weights = [bitgemm.PackedWeights(L.weight_bits, L.in_dim)
                          if L.kind == "binary" else None for L in self.layers]
+        self._matmul = _float_matmul(float_backend)
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_torch(cls, model, kernel=None, num_threads: int = 1, table: bool = True):
+    def from_torch(cls, model, kernel=None, num_threads: int = 1, table: bool = True,
+                   float_backend: str = "auto"):
         """Fold a :class:`bnn.nn.models.AcousticModel` (DNN) into a packed model."""
         layers = fold.fold_model(model, table=table)
-        return cls(layers, model.input_dim, model.num_pdfs, kernel=kernel, num_threads=num_threads)
+        return cls(layers, model.input_dim, model.num_pdfs, kernel=kernel, num_threads=num_threads,
+                   float_backend=float_backend)
 
     @classmethod
-    def load(cls, path, kernel=None, num_threads: int = 1):
+    def load(cls, path, kernel=None, num_threads: int = 1, float_backend: str = "auto"):
         """Read a deployment file written by :func:`bnn.infer.export.export`."""
         from bnn.infer import export
         layers, meta = export.read_packed(path)
-        return cls(layers, meta.get("input_dim"), meta.get("num_pdfs"), kernel=kernel,
-                   num_threads=num_threads)
+        model = cls(layers, meta.get("input_dim"), meta.get("num_pdfs"), kernel=kernel,
+                    num_threads=num_threads, float_backend=float_backend)
+        model.meta, model.extra = meta.get("meta", {}), meta.get("extra", {})
+        return model
 
     def save(self, path) -> dict:
         """Write the deployment file; returns the size report of :func:`bnn.infer.export.write_packed`."""
@@ -85,7 +113,7 @@ class PackedModel:
         if L.in_values != "float":
             x = (packing.unpack_pm1(x, L.in_dim) if L.in_values == "-1,1"
                  else packing.unpack_01(x, L.in_dim))
-        y = x @ L.weight
+        y = self._matmul(x, L.weight)
         if L.out_bits:
             return packing.pack_bits(y > L.tau[None, :])
         y += L.bias[None, :]
