@@ -8,7 +8,8 @@ import kaldiio
 import numpy as np
 import pytest
 
-from bnn.gmm.feats import add_deltas, apply_cmvn
+from bnn.feats.cmvn import apply_cmvn
+from bnn.feats.deltas import add_deltas
 from bnn.gmm.mono import kaldi_string_hash
 from bnn.kaldi.model_io import read_model
 from bnn.lang.prepare_lang import prepare_lang

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from bnn.kaldi.datadir import read_table
 from bnn.utils.errors import BnnError
 from bnn.utils.fileio import atomic_write
 
@@ -21,14 +22,14 @@ logger = logging.getLogger(__name__)
 
 def job_utterances(data_dir: str, nj: int) -> List[List[str]]:
     """Utterances of each job: ``<data>/split<nj>/<n>/feats.scp`` (made like split_data.sh)."""
-    from bnn.gmm.feats import read_table
     if nj == 1:
-        return [sorted(read_table(os.path.join(data_dir, "feats.scp")))]
+        return [sorted(read_table(os.path.join(data_dir, "feats.scp"), check_sorted=False))]
     sdir = os.path.join(data_dir, f"split{nj}")
     if not all(os.path.isfile(os.path.join(sdir, str(j), "feats.scp")) for j in range(1, nj + 1)):
         from bnn.kaldi.datadir import split_data
         sdir = split_data(data_dir, nj)
-    return [sorted(read_table(os.path.join(sdir, str(j), "feats.scp"))) for j in range(1, nj + 1)]
+    return [sorted(read_table(os.path.join(sdir, str(j), "feats.scp"), check_sorted=False))
+            for j in range(1, nj + 1)]
 
 
 def write_alignments(path: str, alis: Dict[str, List[int]], utts: List[str]) -> None:
@@ -64,7 +65,7 @@ def train_mono_dir(data_dir: str, lang_dir: str, exp_dir: str, nj: int = 1,
                    cmvn_opts: str = "", delta_opts: str = "", binary: bool = True,
                    realign_iters=None) -> "object":
     """steps/train_mono.sh: train on ``data_dir`` and write the Kaldi layout to ``exp_dir``."""
-    from bnn.gmm.feats import GmmFeatures, read_table
+    from bnn.gmm.feats import GmmFeatures
     from bnn.gmm.khg_convert import from_khg_am, transition_model_from_khg
     from bnn.gmm.mono import REALIGN_ITERS, Lang, MonoConfig, train_mono
     from bnn.kaldi.model_io import write_model
@@ -73,7 +74,7 @@ def train_mono_dir(data_dir: str, lang_dir: str, exp_dir: str, nj: int = 1,
     text_path = os.path.join(data_dir, "text")
     if not os.path.isfile(text_path):
         raise BnnError(f"{text_path}: missing (training needs transcripts)")
-    text = read_table(text_path)
+    text = read_table(text_path, check_sorted=False)
     jobs = job_utterances(data_dir, nj)
     feats = GmmFeatures(data_dir, cmvn_opts, delta_opts, utt_list=[u for j in jobs for u in j])
     transcripts = {u: lang.transcript_ids(t, u, text_path) for u, t in text.items()}
@@ -117,7 +118,7 @@ def align_dir(data_dir: str, lang_dir: str, model: str, ali_wspecifier_path: str
               retry_beam: float = 40.0, boost_silence: float = 1.0,
               careful: bool = False) -> Dict[str, float]:
     """gmm-align-compiled over ``data_dir`` with ``model`` (a final.mdl); writes ``ali.N.gz``."""
-    from bnn.gmm.feats import GmmFeatures, read_table
+    from bnn.gmm.feats import GmmFeatures
     from bnn.gmm.khg_convert import to_khg_am, to_khg_transition_model
     from bnn.gmm.mono import AlignOptions, GraphCompiler, Lang, align, boost_silence as boost
     from bnn.kaldi.model_io import read_model
@@ -133,7 +134,7 @@ def align_dir(data_dir: str, lang_dir: str, model: str, ali_wspecifier_path: str
         raise BnnError(f"{data_dir}: features have dimension {feats.dim}, model {model} "
                        f"expects {am.dim} (check cmvn_opts/delta_opts)")
     text_path = os.path.join(data_dir, "text")
-    text = read_table(text_path)
+    text = read_table(text_path, check_sorted=False)
     comp = GraphCompiler(tm_k, ctx, lang)
     opts = AlignOptions(beam=beam, retry_beam=retry_beam, careful=careful)
     alis, tot, frames, failed = {}, 0.0, 0, 0
