@@ -66,7 +66,8 @@ def train_mono_dir(data_dir: str, lang_dir: str, exp_dir: str, nj: int = 1,
                    realign_iters=None) -> "object":
     """steps/train_mono.sh: train on ``data_dir`` and write the Kaldi layout to ``exp_dir``."""
     from bnn.gmm.feats import GmmFeatures
-    from bnn.gmm.khg_convert import from_khg_am, transition_model_from_khg
+    from bnn.kaldi.hmm_topology import HmmTopology
+    from bnn.kaldi.khg_bridge import from_khg_am, from_khg_transition_model
     from bnn.gmm.mono import REALIGN_ITERS, Lang, MonoConfig, train_mono
     from bnn.kaldi.model_io import write_model
 
@@ -92,7 +93,7 @@ def train_mono_dir(data_dir: str, lang_dir: str, exp_dir: str, nj: int = 1,
     cfg = MonoConfig(num_iters=num_iters, totgauss=totgauss, boost_silence=boost_silence,
                      realign_iters=tuple(realign_iters or REALIGN_ITERS))
     res = train_mono(feats.utts, feats, transcripts, lang, cfg, log=log)
-    tm = transition_model_from_khg(res.tm, res.ctx_dep, lang.topo_text)
+    tm = from_khg_transition_model(res.tm, HmmTopology.read_file(os.path.join(lang_dir, "topo")))
     write_model(os.path.join(exp_dir, "final.mdl"), tm, from_khg_am(res.am), binary=binary)
     write_tree(res.ctx_dep, os.path.join(exp_dir, "tree"), binary=binary)
     for j, utts in enumerate(jobs, 1):
@@ -119,7 +120,7 @@ def align_dir(data_dir: str, lang_dir: str, model: str, ali_wspecifier_path: str
               careful: bool = False) -> Dict[str, float]:
     """gmm-align-compiled over ``data_dir`` with ``model`` (a final.mdl); writes ``ali.N.gz``."""
     from bnn.gmm.feats import GmmFeatures
-    from bnn.gmm.khg_convert import to_khg_am, to_khg_transition_model
+    from bnn.kaldi.khg_bridge import to_khg_am, to_khg_monophone_tree, to_khg_transition_model
     from bnn.gmm.mono import AlignOptions, GraphCompiler, Lang, align, boost_silence as boost
     from bnn.kaldi.model_io import read_model
 
@@ -127,7 +128,8 @@ def align_dir(data_dir: str, lang_dir: str, model: str, ali_wspecifier_path: str
     tm, am = read_model(model)
     if am is None:
         raise BnnError(f"{model}: has no AmDiagGmm (not a GMM model)")
-    tm_k, ctx = to_khg_transition_model(tm, lang.sets)
+    tm_k = to_khg_transition_model(tm, model, sets=lang.sets)
+    ctx = to_khg_monophone_tree(tm, sets=lang.sets)
     am_k = boost(to_khg_am(am), tm_k, lang.optional_silence, boost_silence)
     feats = GmmFeatures(data_dir, cmvn_opts, delta_opts)
     if feats.dim != am.dim:

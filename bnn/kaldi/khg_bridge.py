@@ -8,9 +8,16 @@ monophone model is rebuilt from its topology and then verified transition-id by 
 setter; the probabilities are copied through ``mle_update`` with the model's own probabilities as
 statistics (``floor=0``, so ``p_new = p / sum(p)`` per transition-state: equal to ours up to float
 rounding, max |diff| of the log-probs checked ``< 1e-4``).  Models whose pdfs are not the plain
-monophone numbering (triphone trees, shared roots) cannot be rebuilt this way: a one-line
-:class:`BnnError` says so.
+monophone numbering (triphone trees) cannot be rebuilt this way: a one-line :class:`BnnError`
+says so.  Monophone models whose pdfs are shared between phones (``gmm-init-mono
+--shared-phones``, a lang dir's ``phones/sets.int``) are rebuilt when the ``sets`` are given.
+
+The acoustic model goes both ways too (:func:`to_khg_am`, :func:`from_khg_am`): both sides store,
+per pdf and Gaussian, the weight, the mean times inverse variance and the inverse variance
+(Kaldi ``DiagGmm``); the gconsts are recomputed on both sides.
 """
+from typing import Optional, Sequence
+
 import numpy as np
 
 from bnn.kaldi.transition_model import TransitionModel
@@ -26,33 +33,44 @@ def to_khg_topology(trans: TransitionModel):
 
 
 def to_khg_transition_model(trans: TransitionModel, name: str = "transition model",
-                            copy_probs: bool = True):
+                            copy_probs: bool = True,
+                            sets: Optional[Sequence[Sequence[int]]] = None):
     """A ``kaldi_hmm_gmm.TransitionModel`` equal to ``trans`` (monophone models only).
 
-    Use :func:`to_khg_monophone_tree` for the matching tree.  ``name`` is used in error messages
-    (pass the model's file name).
+    ``sets`` (the lines of ``phones/sets.int``) are the groups of phones sharing pdfs; ``None``:
+    every phone its own pdfs.  Use :func:`to_khg_monophone_tree` (same ``sets``) for the matching
+    tree.  ``name`` is used in error messages (pass the model's file name).
     """
     import kaldi_hmm_gmm as khg
     topo = to_khg_topology(trans)
-    ctx = khg.monophone_context_dependency(topo.phones, topo.get_phone_to_num_pdf_classes())
-    ktm = khg.TransitionModel(ctx, topo)
-    _verify(trans, ktm, name)
+    ktm = khg.TransitionModel(_monophone_tree(topo, sets), topo)
+    _verify(trans, ktm, name, sets is not None)
     if copy_probs:
         _copy_log_probs(trans, ktm, name)
     return ktm
 
 
-def to_khg_monophone_tree(trans: TransitionModel):
-    """The ``kaldi_hmm_gmm.ContextDependency`` of a monophone model's topology."""
+def to_khg_monophone_tree(trans: TransitionModel, sets: Optional[Sequence[Sequence[int]]] = None):
+    """The ``kaldi_hmm_gmm.ContextDependency`` of a monophone model's topology (``sets``: the
+    phones sharing pdfs, as in :func:`to_khg_transition_model`)."""
+    return _monophone_tree(to_khg_topology(trans), sets)
+
+
+def _monophone_tree(topo, sets):
     import kaldi_hmm_gmm as khg
-    topo = to_khg_topology(trans)
-    return khg.monophone_context_dependency(topo.phones, topo.get_phone_to_num_pdf_classes())
+    if sets is None:
+        return khg.monophone_context_dependency(topo.phones, topo.get_phone_to_num_pdf_classes())
+    return khg.monophone_context_dependency_shared(
+        phone_classes=[list(s) for s in sets],
+        phone2num_pdf_classes=topo.get_phone_to_num_pdf_classes())
 
 
-def _verify(trans: TransitionModel, ktm, name: str) -> None:
+def _verify(trans: TransitionModel, ktm, name: str, shared: bool = False) -> None:
+    numbering = "the lang dir's phone sets" if shared else "the standard pdf numbering"
+
     def fail(what):
         return BnnError(f"{name}: cannot be bridged to kaldi_hmm_gmm (only monophone models "
-                        f"with the standard pdf numbering can): {what}")
+                        f"with {numbering} can): {what}")
     if ktm.num_transition_states != trans.num_transition_states:
         raise fail(f"{trans.num_transition_states} transition-states, the monophone rebuild has "
                    f"{ktm.num_transition_states}")
@@ -124,16 +142,34 @@ def from_khg_transition_model(ktm, topo, name: str = "kaldi_hmm_gmm transition m
 def from_khg_am(kam):
     """Our :class:`~bnn.kaldi.am_gmm.AmDiagGmm` (for writing) from a ``kaldi_hmm_gmm.AmDiagGmm``.
 
-    Weights, means-times-inverse-variances and inverse variances are copied; the gconsts are
-    recomputed exactly as Kaldi's ``ComputeGconsts`` does.
+    Weights, means-times-inverse-variances and inverse variances are copied (float32 copies,
+    not views of the C++ object); the gconsts are recomputed exactly as Kaldi's
+    ``ComputeGconsts`` does.
     """
     from bnn.kaldi.am_gmm import AmDiagGmm, DiagGmm
-    def _val(x):
-        return x() if callable(x) else x
     pdfs = []
-    for j in range(_val(kam.num_pdfs)):
+    for j in range(kam.num_pdfs):
         g = kam.get_pdf(j)
-        pdfs.append(DiagGmm(np.asarray(g.weights, dtype=np.float32),
-                            np.asarray(g.means_invvars, dtype=np.float32),
-                            np.asarray(g.inv_vars, dtype=np.float32)))
-    return AmDiagGmm(pdfs, _val(kam.dim))
+        pdfs.append(DiagGmm(np.array(g.weights, dtype=np.float32),
+                            np.array(g.means_invvars, dtype=np.float32),
+                            np.array(g.inv_vars, dtype=np.float32)))
+    return AmDiagGmm(pdfs, kam.dim)
+
+
+def to_khg_am(am):
+    """A ``kaldi_hmm_gmm.AmDiagGmm`` from our :class:`~bnn.kaldi.am_gmm.AmDiagGmm`.
+
+    Each pdf gets the weights, the inverse variances and the means ``(mean * invvar) / invvar``
+    (computed in float64), then Kaldi's ``ComputeGconsts``.
+    """
+    import kaldi_hmm_gmm as khg
+    out = khg.AmDiagGmm()
+    for p in am.pdfs:
+        g = khg.DiagGmm(nmix=p.num_gauss, dim=p.dim)
+        g.set_weights(np.asarray(p.weights, dtype=np.float32))
+        means = p.means_invvars.astype(np.float64) / p.inv_vars.astype(np.float64)
+        g.set_invvars_and_means(np.ascontiguousarray(p.inv_vars, dtype=np.float32),
+                                np.ascontiguousarray(means, dtype=np.float32))
+        g.compute_gconsts()
+        out.add_pdf(g)
+    return out
