@@ -14,18 +14,20 @@ holds ``lexicon.txt`` (``<word> <phone> ...``), ``nonsilence_phones.txt``,
 ``silence_phones.txt`` and ``optional_silence.txt`` (one phone per line); Kaldi's yesno recipe
 also writes ``lexicon_words.txt`` (the lexicon without silence words), and so do we.
 
-All files are written atomically (``bnn.utils.fileio.atomic_write``).
+All files are written atomically (``bnn.utils.fileio.atomic_write``); the data-dir tables by
+:func:`bnn.kaldi.datadir.write_data_dir`, after the checks a corpus preparation adds.
 """
 import os
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from bnn.kaldi import datadir
 from bnn.utils.errors import BnnError
 from bnn.utils.fileio import atomic_write
 
 
 def _c_sorted(keys: Iterable[str]) -> List[str]:
-    """Sort like ``LC_ALL=C sort``: by the UTF-8 bytes of each key."""
-    return sorted(keys, key=lambda k: k.encode("utf-8"))
+    """Sort like ``LC_ALL=C sort`` (:func:`bnn.kaldi.datadir.c_key`)."""
+    return sorted(keys, key=datadir.c_key)
 
 
 def _write_lines(path: str, lines: Iterable[str]) -> None:
@@ -54,22 +56,15 @@ def write_data_dir(data_dir: str, wav_scp: Mapping[str, str], text: Mapping[str,
             raise BnnError(f"{os.path.join(data_dir, 'wav.scp')}: bad utterance id {utt!r}")
         if not text[utt]:
             raise BnnError(f"{os.path.join(data_dir, 'text')}: empty transcript for utterance {utt}")
-    spk2utt: Dict[str, List[str]] = {}
-    for utt in utts:
-        spk2utt.setdefault(utt2spk[utt], []).append(utt)
     # Kaldi requires utt2spk sorted both ways: utterance order must group speakers in sorted order.
     spk_order = [utt2spk[u] for u in utts]
     if spk_order != _c_sorted(spk_order):
         raise BnnError(f"{os.path.join(data_dir, 'utt2spk')}: utterance ids do not sort with their "
                        f"speakers (make the speaker id a prefix of the utterance id)")
-    os.makedirs(data_dir, exist_ok=True)
-    _write_lines(os.path.join(data_dir, "wav.scp"), (f"{u} {wav_scp[u]}" for u in utts))
-    _write_lines(os.path.join(data_dir, "text"), (f"{u} {' '.join(text[u])}" for u in utts))
-    _write_lines(os.path.join(data_dir, "utt2spk"), (f"{u} {utt2spk[u]}" for u in utts))
-    _write_lines(os.path.join(data_dir, "spk2utt"),
-                 (f"{s} {' '.join(spk2utt[s])}" for s in _c_sorted(spk2utt)))
-    if utt2dur is not None:
-        _write_lines(os.path.join(data_dir, "utt2dur"), (f"{u} {utt2dur[u]:.6g}" for u in utts))
+    extra = {"utt2dur": {u: f"{utt2dur[u]:.6g}" for u in utts}} if utt2dur is not None else None
+    datadir.write_data_dir(data_dir, utt2spk={u: utt2spk[u] for u in utts},
+                           text={u: " ".join(text[u]) for u in utts},
+                           wav_scp={u: wav_scp[u] for u in utts}, extra=extra)
 
 
 def write_dict_dir(dict_dir: str, lexicon: Sequence[Tuple[str, Sequence[str]]],
@@ -99,7 +94,7 @@ def write_dict_dir(dict_dir: str, lexicon: Sequence[Tuple[str, Sequence[str]]],
         if unknown:
             raise BnnError(f"{dict_dir}/lexicon.txt: phone {sorted(unknown)[0]} is in neither "
                            f"silence_phones.txt nor nonsilence_phones.txt")
-    entries = sorted(lexicon, key=lambda e: (e[0].encode("utf-8"), tuple(e[1])))
+    entries = sorted(lexicon, key=lambda e: (datadir.c_key(e[0]), tuple(e[1])))
     os.makedirs(dict_dir, exist_ok=True)
     _write_lines(os.path.join(dict_dir, "lexicon.txt"), (f"{w} {' '.join(p)}" for w, p in entries))
     _write_lines(os.path.join(dict_dir, "lexicon_words.txt"),
