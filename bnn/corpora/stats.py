@@ -12,6 +12,7 @@ import wave
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Sequence
 
+from bnn.kaldi.datadir import read_table
 from bnn.utils.errors import BnnError
 
 
@@ -30,17 +31,9 @@ class DataStats:
 
 
 def _read_table(path: str) -> Dict[str, str]:
-    """``<key> <rest of line>`` lines of a Kaldi text table."""
-    out = {}
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.rstrip("\n").split(maxsplit=1)
-            if not parts:
-                continue
-            if parts[0] in out:
-                raise BnnError(f"{path}:{lineno}: duplicate key {parts[0]}")
-            out[parts[0]] = parts[1] if len(parts) > 1 else ""
-    return out
+    """``<key> <rest of line>`` lines of a Kaldi text table (:func:`bnn.kaldi.datadir.read_table`;
+    unsorted keys are accepted, a duplicate key is an error)."""
+    return read_table(path, check_sorted=False)
 
 
 def _wav_seconds(path: str, entry: str, utt: str) -> float:

@@ -9,7 +9,7 @@ import gzip
 import logging
 import os
 import shutil
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
@@ -104,14 +104,6 @@ def train_mono_dir(data_dir: str, lang_dir: str, exp_dir: str, nj: int = 1,
     shutil.copyfile(os.path.join(lang_dir, "phones.txt"), os.path.join(exp_dir, "phones.txt"))
     _write_text(os.path.join(exp_dir, "log", "train.log"), "".join(m + "\n" for m in log_lines))
     return res
-
-
-def read_opts(model_dir: str, name: str) -> str:
-    path = os.path.join(model_dir, name)
-    if not os.path.isfile(path):
-        return ""
-    with open(path) as f:
-        return f.read().strip()
 
 
 def align_dir(data_dir: str, lang_dir: str, model: str, ali_wspecifier_path: str,
