@@ -18,6 +18,7 @@ beam's pruning).  The expensive step (the acoustic model) runs once; the C++ sea
 """
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -78,27 +79,43 @@ def parse_floats(spec: str) -> List[float]:
         raise BnnError(f"bad list of numbers '{spec}'") from None
 
 
-def load_transition_model(model_path: str):
-    """(kaldi_hmm_gmm.TransitionModel, AmDiagGmm or None) of a Kaldi model file (text or binary)."""
-    try:
-        from bnn.kaldi.khg_bridge import to_khg_transition_model
-        from bnn.kaldi.model_io import read_model
-    except ImportError as err:  # pragma: no cover - depends on the model reader being present
-        raise BnnError(f"{model_path}: Kaldi model reader not available ({err})") from None
+def read_sets(path: str):
+    """Lines of ``phones/sets.int`` (phones sharing pdfs in a monophone model) as lists of ints."""
+    with open(path) as f:
+        return [[int(x) for x in line.split()] for line in f if line.split()]
+
+
+def load_model(model_path: str, sets_candidates: Sequence[str] = ()):
+    """(kaldi_hmm_gmm.TransitionModel, our AmDiagGmm or None, kaldi_hmm_gmm monophone tree) of a
+    Kaldi model file (bnn.kaldi.model_io + khg_bridge).  Monophone models whose phones share pdfs
+    are rebuilt with the first existing ``phones/sets.int`` among ``sets_candidates``."""
+    from bnn.kaldi.khg_bridge import to_khg_monophone_tree, to_khg_transition_model
+    from bnn.kaldi.model_io import read_model
     trans, am = read_model(model_path)
-    return to_khg_transition_model(trans), am
+    try:
+        return to_khg_transition_model(trans, name=model_path), am, to_khg_monophone_tree(trans)
+    except BnnError:
+        for cand in sets_candidates:
+            if os.path.isfile(cand):
+                sets = read_sets(cand)
+                return (to_khg_transition_model(trans, name=model_path, sets=sets), am,
+                        to_khg_monophone_tree(trans, sets=sets))
+        raise
 
 
-def load_am_gmm(model_path: str):
+def load_transition_model(model_path: str, sets_candidates: Sequence[str] = ()):
+    """(kaldi_hmm_gmm.TransitionModel, our AmDiagGmm or None) of a Kaldi model file."""
+    tm, am, _ = load_model(model_path, sets_candidates)
+    return tm, am
+
+
+def load_am_gmm(model_path: str, sets_candidates: Sequence[str] = ()):
     """The kaldi_hmm_gmm (TransitionModel, AmDiagGmm) of a Kaldi GMM model file."""
-    tm, am = load_transition_model(model_path)
+    from bnn.kaldi.khg_bridge import to_khg_am
+    tm, am = load_transition_model(model_path, sets_candidates)
     if am is None:
         raise BnnError(f"{model_path}: model has no AmDiagGmm (a transition model only)")
-    try:
-        from bnn.gmm.khg_convert import to_khg_am_gmm
-    except ImportError as err:  # pragma: no cover
-        raise BnnError(f"{model_path}: GMM converter not available ({err})") from None
-    return tm, to_khg_am_gmm(am)
+    return tm, to_khg_am(am)
 
 
 def check_scores(key: str, mat: np.ndarray, num_pdfs: Optional[int], source: str) -> np.ndarray:

@@ -56,6 +56,11 @@ def make_decoder_parser(prog: str, description: str, third: str):
     return p
 
 
+def _sets_candidates(args):
+    import os
+    return [os.path.join(os.path.dirname(os.path.abspath(args.fst)), "phones", "sets.int")]
+
+
 def _options(args) -> DecodeOptions:
     if args.acoustic_scale <= 0:
         raise BnnError(f"--acoustic-scale must be positive, got {args.acoustic_scale}")
@@ -121,7 +126,7 @@ def latgen_faster_mapped(argv=None) -> int:
         "loglikes_rspecifier").parse_args(argv)
     setup_logging(args.verbose)
     opts = _options(args)
-    tm, _ = load_transition_model(args.model)
+    tm, _ = load_transition_model(args.model, _sets_candidates(args))
     decoder = GraphDecoder(args.fst, tm, opts)
 
     def primary(key, mat):
@@ -151,7 +156,7 @@ def gmm_latgen_faster(argv=None) -> int:
         "features_rspecifier").parse_args(argv)
     setup_logging(args.verbose)
     opts = _options(args)
-    tm, am = load_am_gmm(args.model)
+    tm, am = load_am_gmm(args.model, _sets_candidates(args))
     decoder = GraphDecoder(args.fst, tm, opts)
     dim = am.dim
 
