@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Score a decode dir (Kaldi steps/score_kaldi.sh layout): WER for every LM weight in
+# --min-lmwt..--max-lmwt and word insertion penalty in --word-ins-penalty, written as
+# <decode-dir>/wer_<lmwt>_<wip> (Kaldi compute-wer format), scoring_kaldi/penalty_<wip>/<lmwt>.txt,
+# scoring_kaldi/best_wer and scoring_kaldi/wer_details/{lmwt,wip,per_utt,per_spk,ops}.
+# Hypotheses come from the decoders' sweep files (<decode-dir>/sweep.JOB.txt, see
+# bnn/decode/decoder.py); when only Kaldi lattices are there (lat.*.gz from Kaldi's own decoder)
+# and Kaldi's lattice tools are on PATH, they are turned into the same sweep file first.
+# --best-from <dev-decode-dir>: report the LM weight/penalty chosen on dev (apply dev's best to test).
+set -euo pipefail
+
+# Begin configuration section.
+cmd=utils/run.pl
+min_lmwt=1
+max_lmwt=20
+word_ins_penalty=0.0,0.5,1.0
+best_from=
+# End configuration section.
+
+echo "$0 $@"  # Print the command line for logging
+
+. utils/parse_options.sh
+
+if [ $# -ne 3 ]; then
+  echo "Usage: steps/score.sh [options] <data-dir> <graph-dir> <decode-dir>"
+  echo "e.g.: steps/score.sh --best-from exp/mono/decode_dev data/test exp/mono/graph exp/mono/decode_test"
+  echo "options: --min-lmwt <1> --max-lmwt <20> --word-ins-penalty <0.0,0.5,1.0> --best-from <dev-decode-dir>"
+  exit 2
+fi
+
+data=$1
+graph=$2
+dir=$3
+
+for f in $data/text $graph/words.txt; do
+  [ -f $f ] || { echo "$0: missing $f" >&2; exit 1; }
+done
+
+if ! ls $dir/sweep.*.txt >/dev/null 2>&1; then
+  if ls $dir/lat.*.gz >/dev/null 2>&1 && command -v lattice-best-path >/dev/null 2>&1; then
+    echo "$0: converting Kaldi lattices to a sweep file with Kaldi's lattice tools"
+    tmp=$dir/.sweep.kaldi.txt.tmp
+    : > $tmp
+    for wip in ${word_ins_penalty//,/ }; do
+      for lmwt in $(seq $min_lmwt $max_lmwt); do
+        lattice-scale --inv-acoustic-scale=$lmwt "ark:gunzip -c $dir/lat.*.gz|" ark:- 2>>$dir/log/kaldi_best_path.log | \
+          lattice-add-penalty --word-ins-penalty=$wip ark:- ark:- 2>>$dir/log/kaldi_best_path.log | \
+          lattice-best-path ark:- ark,t:- 2>>$dir/log/kaldi_best_path.log | \
+          awk -v l=$lmwt -v w=$wip '{print l, w, $0}' >> $tmp
+      done
+    done
+    mv $tmp $dir/sweep.kaldi.txt
+  else
+    echo "$0: no $dir/sweep.*.txt (decoding failed or did not run?)" >&2
+    exit 1
+  fi
+fi
+
+# Only the requested grid is scored: the sweep files may hold more.
+mkdir -p $dir/scoring_kaldi/log
+for f in $dir/sweep.*.txt; do
+  awk -v lo=$min_lmwt -v hi=$max_lmwt -v wips=$word_ins_penalty \
+    'BEGIN{n=split(wips,a,","); for(i=1;i<=n;i++) ok[a[i]+0]=1} $1>=lo && $1<=hi && (($2+0) in ok)' $f
+done | grep -q . || { echo "$0: no hypotheses for LM weights $min_lmwt..$max_lmwt in $dir/sweep.*.txt" >&2; exit 1; }
+
+opts=()
+[ -n "$best_from" ] && opts+=(--best-from $best_from)
+rm -f $dir/wer_*  # stale results of an earlier run must not survive a failed scoring
+$cmd $dir/scoring_kaldi/log/score.log bnn-score-decode ${opts[@]+"${opts[@]}"} $data $graph $dir
+grep '%WER' $dir/scoring_kaldi/best_wer
