@@ -56,14 +56,8 @@ if ! ls $dir/sweep.*.txt >/dev/null 2>&1; then
   fi
 fi
 
-# Only the requested grid is scored: the sweep files may hold more.
 mkdir -p $dir/scoring_kaldi/log
-for f in $dir/sweep.*.txt; do
-  awk -v lo=$min_lmwt -v hi=$max_lmwt -v wips=$word_ins_penalty \
-    'BEGIN{n=split(wips,a,","); for(i=1;i<=n;i++) ok[a[i]+0]=1} $1>=lo && $1<=hi && (($2+0) in ok)' $f
-done | grep -q . || { echo "$0: no hypotheses for LM weights $min_lmwt..$max_lmwt in $dir/sweep.*.txt" >&2; exit 1; }
-
-opts=()
+opts=(--min-lmwt $min_lmwt --max-lmwt $max_lmwt --word-ins-penalty $word_ins_penalty)
 [ -n "$best_from" ] && opts+=(--best-from $best_from)
 rm -f $dir/wer_*  # stale results of an earlier run must not survive a failed scoring
 $cmd $dir/scoring_kaldi/log/score.log bnn-score-decode ${opts[@]+"${opts[@]}"} $data $graph $dir

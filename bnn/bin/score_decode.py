@@ -14,6 +14,9 @@ def score_decode(argv=None) -> int:
     p.add_argument("--best-from", default="", help="decode dir (dev) whose best LM weight/penalty to apply")
     p.add_argument("--lmwt", default="", help="apply this LM weight (with --wip)")
     p.add_argument("--wip", default="0.0", help="word insertion penalty for --lmwt")
+    p.add_argument("--min-lmwt", type=int, default=1)
+    p.add_argument("--max-lmwt", type=int, default=20)
+    p.add_argument("--word-ins-penalty", default="0.0,0.5,1.0")
     p.add_argument("data_dir")
     p.add_argument("graph_dir")
     p.add_argument("decode_dir")
@@ -30,7 +33,9 @@ def score_decode(argv=None) -> int:
         fixed = (args.lmwt, args.wip)
     lmwt, wip, st = score_decode_dir(args.decode_dir, os.path.join(args.data_dir, "text"),
                                      os.path.join(args.graph_dir, "words.txt"),
-                                     os.path.join(args.data_dir, "utt2spk"), fixed)
+                                     os.path.join(args.data_dir, "utt2spk"), fixed,
+                                     (range(args.min_lmwt, args.max_lmwt + 1),
+                                      [float(x) for x in args.word_ins_penalty.split(",")]))
     logging.getLogger("bnn.decode").info("%s %s/wer_%s_%s%s", st.kaldi_lines()[0], args.decode_dir, lmwt, wip,
                                          f" (LM weight/penalty from {args.best_from})" if args.best_from else "")
     return 0

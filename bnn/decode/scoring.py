@@ -188,11 +188,11 @@ def ops_details(ref: Dict[str, List[str]], hyp: Dict[str, List[str]]) -> List[st
                 op = "D" if h == EPS else "I" if r == EPS else "S" if r != h else "C"
                 counts[(op, r, h)] += 1
     out = []
+    wr = max([len(r) for (_, r, _) in counts] + [3])
+    wh = max([len(h) for (_, _, h) in counts] + [3])
     for op in "CSID":
         items = sorted(((n, r, h) for (o, r, h), n in counts.items() if o == op), key=lambda x: (-x[0], x[1], x[2]))
-        wr = max([len(r) for _, r, _ in items] + [3])
-        wh = max([len(h) for _, _, h in items] + [3])
-        out += [f"{names[op]:<12} {r:>{wr + 3}} {h:>{wh + 3}} {n:>6}" for n, r, h in items]
+        out += [f"{names[op]:<12}{r:>{wr + 2}}{h:>{wh + 4}}{n:>7}" for n, r, h in items]
     return out
 
 
@@ -224,7 +224,7 @@ def read_sweep_hyps(paths: List[str]):
 
 
 def score_decode_dir(decode_dir: str, ref_path: str, words_txt: str, utt2spk_path: Optional[str] = None,
-                     fixed: Optional[tuple] = None) -> tuple:
+                     fixed: Optional[tuple] = None, grid: Optional[tuple] = None) -> tuple:
     """Score every (LM weight, penalty) of ``decode_dir/sweep.*.txt`` against ``ref_path`` (Kaldi
     steps/score_kaldi.sh layout): ``wer_<lmwt>_<wip>``, ``scoring_kaldi/penalty_<wip>/<lmwt>.txt``,
     ``scoring_kaldi/best_wer`` and ``scoring_kaldi/wer_details/`` for the best pair on this set, or
@@ -240,6 +240,12 @@ def score_decode_dir(decode_dir: str, ref_path: str, words_txt: str, utt2spk_pat
     ref = read_text_archive(ref_path)
     syms = read_symbol_table(words_txt)
     sweep = read_sweep_hyps(paths)
+    if grid is not None:
+        lmwts, wips = {int(x) for x in grid[0]}, {float(x) for x in grid[1]}
+        sweep = {k: v for k, v in sweep.items() if int(float(k[0])) in lmwts and float(k[1]) in wips}
+        if not sweep:
+            raise BnnError(f"{decode_dir}: no hypotheses for LM weights {sorted(lmwts)} / penalties "
+                           f"{sorted(wips)} in sweep.*.txt")
     results = {}
     for (lmwt, wip), hyp_ids in sweep.items():
         hyp = OrderedDict()
