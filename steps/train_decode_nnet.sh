@@ -46,6 +46,7 @@ if [ ! -f $dir/final.pt ]; then
   [ -n "$init_from" ] && train_opts+=(--init-from $init_from)
   [ -n "$teacher" ] && train_opts+=(--teacher $teacher)
   [ -n "$overrides" ] && train_opts+=(--overrides "$overrides")
+  [ -n "$merge_configs" ] && train_opts+=(--merge-configs "$merge_configs")
   [ -f $dir/checkpoints/epoch_0.pt ] && train_opts+=(--resume true)
   steps/train_nnet.sh "${train_opts[@]}" $config data/$train_set$feat_suffix $ali_dir $dir
   bnn-model-report --output $dir/model_size.txt $dir/final.pt >/dev/null 2>$dir/log/model_report.log \

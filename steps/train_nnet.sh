@@ -14,6 +14,7 @@ cv_ali_dir=       # its alignments (default: --ali-dir, when it aligned the CV d
 cv_percent=10
 init_from=        # model dir or final.pt to initialise from (binary nets: the float baseline)
 teacher=          # model dir or final.pt of a teacher for knowledge distillation
+merge_configs=    # YAML files deep-merged into the config, e.g. a recipe's model sizes
 overrides=        # space-separated config overrides, e.g. "model.hidden_dim=256 train.epochs=5"
 cmvn_opts=        # default: the alignment dir's cmvn_opts, else mean normalisation
 delta_order=0
@@ -33,6 +34,7 @@ Options:
   --cv-ali-dir <dir>      alignments of --cv-data
   --init-from <dir|pt>    initialise from a trained model (binary nets: the float baseline)
   --teacher <dir|pt>      teacher for knowledge distillation (config needs train.kd)
+  --merge-configs \"f.yaml ...\"  YAML files merged into the config (recipe sizes)
   --overrides \"k=v ...\"   config overrides
   --delta-order <n>       add-deltas order (default $delta_order)
   --splice <n>            splice +-n frames (default $splice)
@@ -97,6 +99,7 @@ train_opts+=" --splice $splice --seed $seed --num-threads $num_threads --device 
 [ -n "$teacher" ] && train_opts+=" --teacher $teacher"
 [ "$resume" = true ] && train_opts+=" --resume"
 for o in $overrides; do train_opts+=" --set $o"; done
+for m in $merge_configs; do train_opts+=" --merge $m"; done
 
 launcher="bnn-train"
 [ "$ngpu" -gt 1 ] && launcher="torchrun --standalone --nproc_per_node=$ngpu --no-python bnn-train"

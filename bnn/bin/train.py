@@ -7,6 +7,8 @@ def get_parser():
     p.add_argument("--config", required=True, help="network config (conf/nnet/*.yaml)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config value, e.g. model.hidden_dim=256 (repeatable)")
+    p.add_argument("--merge", action="append", metavar="YAML",
+                   help="deep-merge this YAML into the config (before --set; repeatable)")
     p.add_argument("--train-data", required=True, help="training data dir (feats.scp, cmvn.scp)")
     p.add_argument("--train-targets", required=True,
                    help="scp of per-utterance pdf-id vectors (bnn-ali-to-pdf ... ark,scp:)")

@@ -53,6 +53,7 @@ COMMON_DEFAULTS = {
     "weight_clip": 1.0,            # Lu Eq. 4 clip of latent kernels; null disables (warns)
     "semi_stochastic_p": 0.0,      # Lu Alg. 1 lines 19-21
     "grad_clip_alpha": None,       # Lu Eq. 7, per layer
+    "weight_init": "glorot",       # glorot (Glorot & Bengio 2010, gain per activation) | torch
 }
 DNN_DEFAULTS = dict(COMMON_DEFAULTS, **{
     "type": "dnn",
@@ -374,4 +375,31 @@ def build_model(model_cfg: dict, input_dim: int, num_pdfs: int) -> AcousticModel
     cfg = _normalise(model_cfg)
     builder = _build_dnn if cfg["type"] == "dnn" else _build_cnn
     blocks, input_shape = builder(cfg, int(input_dim), int(num_pdfs))
-    return AcousticModel(cfg, input_dim, num_pdfs, blocks, input_shape)
+    model = AcousticModel(cfg, input_dim, num_pdfs, blocks, input_shape)
+    init_weights(model, cfg["weight_init"])
+    return model
+
+
+# Glorot & Bengio 2010 uniform init, U(-g sqrt(6 / (fan_in + fan_out)), +...), with the gain g
+# of the layer's activation: 4 for sigmoid (its slope at 0 is 1/4), 5/3 tanh, sqrt(2) ReLU, 1
+# otherwise (binary/HardTanh, output).  PyTorch's default (Kaiming-uniform with a = sqrt(5))
+# shrinks the signal of deep sigmoid stacks so much that 6-layer sigmoid DNNs without RBM
+# pre-training do not leave the silence-only solution in the first epochs.
+INIT_GAINS = {nn.Sigmoid: 4.0, nn.Tanh: 5.0 / 3.0, nn.ReLU: 2.0 ** 0.5}
+
+
+def init_weights(model: "AcousticModel", scheme: str) -> None:
+    """Initialise every block's kernel (and zero its bias) by ``scheme``."""
+    if scheme == "torch":
+        return
+    if scheme != "glorot":
+        raise BnnError(f"model config: weight_init {scheme!r} is not glorot or torch")
+    with torch.no_grad():
+        for block in model.blocks:
+            act = getattr(block.post, "act", None)
+            gain = INIT_GAINS.get(type(act), 1.0)
+            nn.init.xavier_uniform_(block.affine.weight, gain=gain)
+            if block.affine.kernel_clip is not None:
+                block.affine.weight.clamp_(-block.affine.kernel_clip, block.affine.kernel_clip)
+            if block.affine.bias is not None:
+                block.affine.bias.zero_()

@@ -29,8 +29,10 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
-def load_config(path: str, overrides=(), _seen=None) -> dict:
-    """Load ``path`` following its ``base:`` chain, then apply ``key.sub=value`` overrides."""
+def load_config(path: str, overrides=(), _seen=None, merge=()) -> dict:
+    """Load ``path`` following its ``base:`` chain, deep-merge the ``merge`` files (e.g. a
+    recipe's size file that shrinks every paper config alike), then apply ``key.sub=value``
+    overrides."""
     seen = set() if _seen is None else _seen
     real = os.path.realpath(path)
     if real in seen:
@@ -51,6 +53,8 @@ def load_config(path: str, overrides=(), _seen=None) -> dict:
     if base:
         base_path = base if os.path.isabs(base) else os.path.join(os.path.dirname(path), base)
         cfg = deep_merge(load_config(base_path, (), seen), cfg)
+    for extra in merge:
+        cfg = deep_merge(cfg, load_config(extra))
     for item in overrides:
         cfg = apply_override(cfg, item)
     return cfg

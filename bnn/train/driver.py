@@ -50,7 +50,7 @@ def train_from_args(args) -> None:
     dist_info = init_distributed(device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    cfg = load_config(args.config, args.set or [])
+    cfg = load_config(args.config, args.set or [], merge=args.merge or [])
     if "model" not in cfg:
         raise BnnError(f"{args.config}: no 'model:' section")
     tcfg = train_config(cfg)

@@ -34,7 +34,9 @@ logger = logging.getLogger(__name__)
 TRAIN_DEFAULTS = {
     "optimizer": "sgd",       # sgd | adam
     "lr": 0.008,              # Lu et al.: 0.008 for the float baseline, 0.001 for binary nets
-    "momentum": 0.9,
+    "momentum": 0.0,          # Kaldi nnet1's default
+    "loss_reduction": "sum",  # sum: gradient summed over the minibatch (Kaldi nnet1, so lr 0.008
+                              # means what it means in Kaldi/Lu et al.); mean: PyTorch's usual
     "weight_decay": 0.0,
     "schedule": "newbob",     # newbob | exponential | constant
     "lr_decay": 0.5,          # exponential: lr_e = lr * lr_decay ** e
@@ -81,6 +83,8 @@ def _allreduce(values: List[float], dist_info: DistInfo, op: str = "sum") -> Lis
 def train_config(cfg: dict) -> dict:
     out = dict(TRAIN_DEFAULTS)
     out.update(cfg.get("train") or {})
+    if out["loss_reduction"] not in ("sum", "mean"):
+        raise BnnError(f"train.loss_reduction: expected sum or mean, got {out['loss_reduction']!r}")
     unknown = set(out) - set(TRAIN_DEFAULTS) - {"init_from", "seed", "grad_clip", "notes",
                                                 "teacher"}
     if unknown:
@@ -173,7 +177,7 @@ def train_epoch(model, raw_model, optimizer, source, utts, tcfg, epoch, seed, de
         logits = model(xt)
         loss = frame_loss(logits, yt, teacher_logits, kd_lambda)
         optimizer.zero_grad(set_to_none=True)
-        (loss / len(y)).backward()
+        (loss if tcfg["loss_reduction"] == "sum" else loss / len(y)).backward()
         raw_model.before_optimizer_step()
         optimizer.step()
         raw_model.after_optimizer_step(gen)
