@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 TORCH_SPEC ?= torch==2.13.0
+# make demo trains these systems of egs/fsdd/conf/nnet_systems.txt (the full grid: ./run.sh there)
+DEMO_SYSTEMS ?= dnn_float lu_bw_p0 qian_bdnn
 export OMP_WAIT_POLICY := PASSIVE
 
 DEPS_STAMP := $(VENV)/.deps-done
@@ -33,7 +35,7 @@ $(TEST_STAMP): $(DEPS_STAMP) requirements-test.txt
 	@touch $@
 
 demo: $(PKG_STAMP)
-	cd egs/fsdd && ./run.sh
+	cd egs/fsdd && ./run.sh --only-systems "$(DEMO_SYSTEMS)"
 
 test: $(PKG_STAMP) $(TEST_STAMP)
 	$(PY) -m pytest -q tests

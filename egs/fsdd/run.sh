@@ -11,8 +11,9 @@ stop_stage=100
 nj=2
 seed=777
 corpus_dir=../../../shared/corpora/fsdd/recordings   # downloaded when absent
-systems=conf/nnet_systems.txt   # the nnet grid; conf/nnet_systems_demo.txt: baseline only
-only_systems=""
+systems=conf/nnet_systems.txt   # the nnet grid (issue: binary acoustic models)
+nnet_threads=2                  # torch threads per training job (2 cores)
+only_systems=""                 # e.g. "dnn_float lu_bw_p0 qian_bdnn" (make demo)
 
 . ./path.sh
 . ./cmd.sh
@@ -26,5 +27,5 @@ fi
 
 steps/hybrid_asr.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage --nj $nj \
   --train-set train --dev-set dev --test-sets test --oov "<UNK>" --lm-order 2 \
-  --mono-opts "--totgauss 1000" --systems $systems --only-systems "$only_systems" \
+  --mono-opts "--totgauss 1000" --systems $systems --only-systems "$only_systems" --nnet-threads $nnet_threads \
   --results-title "FSDD connected digits"
