@@ -1,0 +1,140 @@
+"""Decoders against Kaldi: latgen-faster-mapped / gmm-latgen-faster fixtures, pipes, error cases."""
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+kaldiio = pytest.importorskip("kaldiio")
+
+
+def run(cmd, env, cwd=None):
+    return subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=env, cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def dec(shared_dir):
+    return shared_dir / "fixtures/kaldi_outputs/decode"
+
+
+MAPPED_OPTS = "--acoustic-scale=1.0 --beam=10.0 --lattice-beam=4.0 --max-active=7000"
+
+
+def test_mapped_equals_kaldi_words_and_alignments(dec, tmp_path, bnn_env):
+    m = dec / "mapped"
+    r = run(f"bnn-latgen-faster-mapped {MAPPED_OPTS} --word-symbol-table={dec}/graph/words.txt "
+            f"{dec}/../mono_binary/final.mdl {dec}/graph/HCLG.fst ark:{m}/loglikes.ark ark:/dev/null "
+            f"ark,t:{tmp_path}/w.int ark,t:{tmp_path}/a.txt", bnn_env)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "w.int").read_text() == (m / "hyp_words.int").read_text()
+    assert (tmp_path / "a.txt").read_text() == (m / "hyp_ali.txt").read_text()
+    assert "real-time factor" in r.stderr and "Overall log-likelihood per frame is -4.09" in r.stderr
+
+
+def test_mapped_reads_ark_pipe_from_other_process(dec, tmp_path, bnn_env):
+    m = dec / "mapped"
+    writer = (f"python -c \"import sys, kaldiio; w = kaldiio.WriteHelper('ark:-'); "
+              f"[w(k, v) for k, v in kaldiio.load_ark('{m}/loglikes.ark')]; w.close()\"")
+    r = run(f"{writer} | bnn-latgen-faster-mapped {MAPPED_OPTS} {dec}/../mono_binary/final.mdl "
+            f"{dec}/graph/HCLG.fst ark:- ark:/dev/null ark,t:{tmp_path}/w.int", bnn_env)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "w.int").read_text() == (m / "hyp_words.int").read_text()
+
+
+def test_gmm_decoder_equals_kaldi_on_fixture_features(shared_dir, dec, tmp_path, bnn_env):
+    feats = shared_dir / "fixtures/kaldi_outputs/features"
+    r = run("bnn-apply-cmvn --utt2spk=ark:utt2spk scp:cmvn_spk.scp scp:mfcc.scp ark:- | "
+            "bnn-add-deltas ark:- ark:- | bnn-gmm-latgen-faster --acoustic-scale=0.1 --beam=13.0 "
+            f"--lattice-beam=4.0 --max-active=7000 {dec}/../mono_binary/final.mdl {dec}/graph/HCLG.fst "
+            f"ark:- ark:/dev/null ark,t:{tmp_path}/w.int ark,t:{tmp_path}/a.txt", bnn_env, cwd=feats)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "w.int").read_text() == (dec / "gmm/hyp_words.int").read_text()
+    assert (tmp_path / "a.txt").read_text() == (dec / "gmm/hyp_ali.txt").read_text()
+
+
+def test_yesno_gmm_pipe_equals_gmm_decoder_equals_kaldi(shared_dir, tmp_path, bnn_env):
+    """Acceptance pipe: GMM pdf log-likelihoods written as ark:- by a separate process and decoded
+    by bnn-latgen-faster-mapped give bnn-gmm-latgen-faster's words, which are Kaldi's."""
+    k = shared_dir / "fixtures/kaldi_yesno_s5"
+    feats = ("bnn-apply-cmvn --utt2spk=ark:data/test_yesno/utt2spk scp:data/test_yesno/cmvn.scp "
+             f"'scp:head -n 6 data/test_yesno/feats.scp |' ark:- | bnn-add-deltas ark:- ark:-")
+    opts = "--max-active=7000 --beam=13.0 --lattice-beam=6.0 --acoustic-scale=0.083333 --allow-partial=true"
+    g = "exp/mono0a/final.mdl exp/mono0a/graph_tgpr/HCLG.fst"
+    r1 = run(f"{feats} | bnn-gmm-latgen-faster {opts} {g} ark:- ark:/dev/null ark,t:{tmp_path}/gmm.int", bnn_env, k)
+    assert r1.returncode == 0, r1.stderr
+    r2 = run(f"{feats} | bnn-gmm-compute-loglikes exp/mono0a/final.mdl ark:- ark:- | "
+             f"bnn-latgen-faster-mapped {opts} {g} ark:- ark:/dev/null ark,t:{tmp_path}/map.int", bnn_env, k)
+    assert r2.returncode == 0, r2.stderr
+    ours = (tmp_path / "gmm.int").read_text()
+    assert ours == (tmp_path / "map.int").read_text()
+    id2w = {int(i): w for w, i in (ln.split() for ln in (k / "exp/mono0a/graph_tgpr/words.txt").read_text().splitlines())}
+    log = (k / "exp/mono0a/decode_test_yesno/log/decode.1.log").read_text().splitlines()
+    kaldi = {ln.split()[0]: ln.split()[1:] for ln in log if ln[:1] in "01" and " " in ln and "LOG" not in ln}
+    for ln in ours.splitlines():
+        utt, *ids = ln.split()
+        assert [id2w[int(i)] for i in ids] == kaldi[utt]
+
+
+# ----------------------------------------------------------------------------- errors
+def _mapped(dec, tmp_path, rspec):
+    return (f"bnn-latgen-faster-mapped {MAPPED_OPTS} {dec}/../mono_binary/final.mdl {dec}/graph/HCLG.fst "
+            f"{rspec} ark:/dev/null ark,t:{tmp_path}/w.int")
+
+
+def _one_line_error(r, *needles):
+    assert r.returncode != 0
+    err = [ln for ln in r.stderr.splitlines() if "ERROR" in ln]
+    assert len(err) == 1 and "Traceback" not in r.stderr, r.stderr
+    for n in needles:
+        assert n in err[0], err[0]
+
+
+def test_error_column_count(dec, tmp_path, bnn_env):
+    mats = dict(kaldiio.load_ark(str(dec / "mapped/loglikes.ark")))
+    kaldiio.save_ark(str(tmp_path / "bad.ark"), {"rand_utt1": mats["rand_utt1"][:, :32]})
+    _one_line_error(run(_mapped(dec, tmp_path, f"ark:{tmp_path}/bad.ark"), bnn_env),
+                    "rand_utt1", "32 columns", "33 pdfs")
+
+
+def test_error_nan_scores(dec, tmp_path, bnn_env):
+    mats = dict(kaldiio.load_ark(str(dec / "mapped/loglikes.ark")))
+    x = mats["rand_utt2"].copy()
+    x[5, 3] = np.nan
+    kaldiio.save_ark(str(tmp_path / "nan.ark"), {"rand_utt1": mats["rand_utt1"], "rand_utt2": x})
+    _one_line_error(run(_mapped(dec, tmp_path, f"ark:{tmp_path}/nan.ark"), bnn_env), "rand_utt2", "frame 5")
+    x[5, 3] = np.inf
+    kaldiio.save_ark(str(tmp_path / "inf.ark"), {"rand_utt2": x})
+    _one_line_error(run(_mapped(dec, tmp_path, f"ark:{tmp_path}/inf.ark"), bnn_env), "rand_utt2", "NaN or inf")
+
+
+def test_error_empty_and_truncated_pipe(dec, tmp_path, bnn_env):
+    _one_line_error(run("true | " + _mapped(dec, tmp_path, "ark:-"), bnn_env), "no utterance decoded")
+    size = os.path.getsize(dec / "mapped/loglikes.ark")
+    r = run(f"head -c {size - 100} {dec}/mapped/loglikes.ark | " + _mapped(dec, tmp_path, "ark:-"), bnn_env)
+    _one_line_error(r, "truncated", "rand_utt2")
+
+
+def test_decode_sh_prefers_kaldi_decoder_on_path(dec, tmp_path, bnn_env, repo_root):
+    """steps/decode.sh runs `<forward> | latgen-faster-mapped` when Kaldi's binary is on PATH."""
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "latgen-faster-mapped").write_text(
+        "#!/bin/bash\necho \"KALDI-STUB $*\"\ncat > /dev/null\necho 'LOG real-time factor assuming 100 frames/sec is 0.01'\n")
+    (stub / "latgen-faster-mapped").chmod(0o755)
+    work = tmp_path / "w"
+    (work / "data/test").mkdir(parents=True)
+    for n in ("steps", "utils"):
+        (work / n).symlink_to(repo_root / n)
+    (work / "data/test/feats.scp").write_text("rand_utt1 x\n")
+    (work / "data/test/utt2spk").write_text("rand_utt1 rand\n")
+    (work / "data/test/spk2utt").write_text("rand rand_utt1\n")
+    (work / "exp/m").mkdir(parents=True)
+    shutil.copy(dec / "../mono_binary/final.mdl", work / "exp/m/final.mdl")
+    env = dict(bnn_env, PATH=f"{stub}:{bnn_env['PATH']}")
+    fwd = f"cat {dec}/mapped/loglikes.ark"
+    r = run(f"steps/decode.sh --nj 1 --skip-scoring true --forward-cmd '{fwd}' {dec}/graph data/test exp/m/decode",
+            env, work)
+    assert r.returncode == 0, r.stdout + r.stderr
+    log = (work / "exp/m/decode/log/decode.1.log").read_text()
+    assert "KALDI-STUB" in log and "lat.1.gz" in log
