@@ -121,7 +121,10 @@ fi
 
 if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   log "Stage 8: RESULTS.md"
-  bnn-make-results-table --title "$results_title" --dev-set "$dev_set" --test-sets "$test_sets" \
-    --output RESULTS.md exp
-  cat RESULTS.md
+  cmdline="egs/$(basename $PWD)/run.sh (steps/hybrid_asr.sh --train-set $train_set --dev-set '$dev_set' --test-sets '$test_sets')"
+  bnn-make-results-table --exp-dir exp --dev "$dev_set" --test "${test_sets%% *}" \
+    --title "$results_title" --command "$cmdline" --output RESULTS.md
+  if [ -f conf/paper_tables.yaml ]; then
+    bnn-paper-tables --config conf/paper_tables.yaml --append-to RESULTS.md exp >/dev/null
+  fi
 fi

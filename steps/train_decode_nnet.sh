@@ -18,6 +18,7 @@ ali_dir=exp/mono_ali
 graph_dir=exp/mono/graph
 init_from=          # model dir to initialise from (binary nets: the float baseline)
 teacher=            # teacher model dir for knowledge distillation
+merge_configs=      # YAML files deep-merged into the config (recipe model sizes)
 overrides=          # config overrides "k=v k=v"
 delta_order=2
 splice=5
