@@ -80,8 +80,11 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     opts=(--cmd "$cmd" --cmvn-opts "$cmvn_opts" --delta-order $delta_order --splice $splice)
     [ -n "$dev_set" ] && [ -n "$dev_ali_dir" ] && \
       opts+=(--cv-data $data_dir/$dev_set --cv-ali-dir "$(abs $dev_ali_dir)")
-    init=$(python3 -c 'import sys; from bnn.train.config import load_config
-print((load_config(sys.argv[1]).get("train") or {}).get("init_from") or "")' $config)
+    init=$(python3 -c 'import sys
+from bnn.train.config import load_config
+from bnn.utils.errors import BnnError
+try: print((load_config(sys.argv[1]).get("train") or {}).get("init_from") or "")
+except BnnError as e: sys.exit(f"ERROR: {e}")' $config)
     if [ -n "$init" ]; then
       [ -f $exp_dir/$init/final.pt ] || { echo "$0: $config: train.init_from is '$init' but" \
         "$exp_dir/$init/final.pt does not exist (list its config earlier in --nnet-configs)" >&2; exit 1; }

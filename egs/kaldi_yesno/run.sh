@@ -10,6 +10,7 @@ stop_stage=100
 nj=2
 kaldi_dir=../../../shared/fixtures/kaldi_yesno_s5   # any Kaldi egs/yesno/s5 dir after its run.sh
 nnet_configs="conf/dnn_float.yaml conf/dnn_binary_weights.yaml"
+decode_opts="--min-lmwt 7 --max-lmwt 17"   # the LM-weight grid of Kaldi's score_kaldi.sh (its wer_7..17)
 
 . ./path.sh
 . ./cmd.sh
@@ -21,4 +22,4 @@ nnet_configs="conf/dnn_float.yaml conf/dnn_binary_weights.yaml"
 steps/kaldi_dropin.sh --stage $stage --stop-stage $stop_stage --nj $nj --cmd "$train_cmd" \
   --kaldi-dir "$kaldi_dir" --train-set train_yesno --dev-set "" --test-sets test_yesno \
   --ali-dir exp/mono0a_ali --graph-dir exp/mono0a/graph_tgpr --lang-dir data/lang_test_tg \
-  --nnet-configs "$nnet_configs" --results-title "yesno: nets in Kaldi's yesno s5 experiment"
+  --nnet-configs "$nnet_configs" --decode-opts "$decode_opts" --results-title "yesno: nets in Kaldi's yesno s5 experiment"
