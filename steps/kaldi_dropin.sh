@@ -126,8 +126,8 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
       rows+=("$(sysname $config):$x:$exp_dir/$(sysname $config)/decode_$x")
     done
   done
-  footer="Produced by \`$cmdline\` (cwd $(pwd)) at git $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown),"
+  footer="Produced by \`$cmdline\` (in $(basename "$(pwd)")/) at git $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown),"
   footer+=" $(python3 -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__)')."
-  footer+=" Kaldi dir: $kdir; alignments $ali_dir, graph $graph_dir, CMVN: $cmvn_opts."
+  footer+=" Kaldi dir: $kaldi_dir; alignments $ali_dir, graph $graph_dir, CMVN: $cmvn_opts."
   bnn-kaldi-results --title "$results_title" --footer "$footer" --output $results "${rows[@]}"
 fi

@@ -307,6 +307,7 @@ def results_table(rows: Sequence[Tuple[str, str, str]]) -> str:
     for system, tset, ddir in rows:
         wer, line, path = best_wer(ddir)
         m = _WER_RE.match(line)
+        path = os.path.relpath(path)  # as the recipe sees it (Kaldi prints paths from s5)
         lines.append(f"{line} {path}")
         table.append(f"| {system} | {tset} | {wer:.2f} | {m.group(2)} / {m.group(3)} | "
                      f"`{path}` |")
