@@ -14,8 +14,9 @@ NUM_PDFS = 5
 DIM = 6
 
 
-def make_corpus(root, n_utts=120, seed=0, prefix="u"):
+def make_corpus(root, n_utts=120, seed=0, prefix="u", dim=DIM):
     """Data dir whose frames are class-dependent Gaussians; pdf targets in an scp."""
+    DIM = dim  # noqa: N806 - shadows the module default for this corpus
     rng = np.random.default_rng(seed)
     centres = rng.normal(0, 2.0, (NUM_PDFS, DIM))
     os.makedirs(root, exist_ok=True)

@@ -28,4 +28,5 @@ fi
 steps/hybrid_asr.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage --nj $nj \
   --train-set train --dev-set dev --test-sets test --oov "<UNK>" --lm-order 2 \
   --mono-opts "--totgauss 1000" --systems $systems --only-systems "$only_systems" --nnet-threads $nnet_threads \
+  --decode-opts "--min-lmwt 6 --max-lmwt 14 --word-ins-penalty 0.0,1.0" \
   --results-title "FSDD connected digits"
