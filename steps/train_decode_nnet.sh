@@ -23,16 +23,21 @@ overrides=          # config overrides "k=v k=v"
 delta_order=2
 splice=5
 engine=torch        # bnn-forward engine for decoding: torch | packed
+decode_suffix=      # decode into <exp-dir>/decode_<set><suffix> (e.g. _packed beside the torch one)
 decode_opts=
 num_threads=1
 # End configuration section.
 
 help_message="Usage: $0 [options] <nnet-config> <exp-dir>
-e.g.: $0 --feat-suffix _fbank --dev-set dev --dev-ali-dir exp/mono_ali_dev conf/nnet/dnn.yaml exp/dnn"
+ <nnet-config> is a YAML file, or the name of one in \$BNN_ROOT/conf/nnet (e.g. qian_bdnn).
+e.g.: $0 --feat-suffix _fbank --dev-set dev --dev-ali-dir exp/mono_ali_dev dnn_sigmoid_6x1024 exp/dnn"
 
 . utils/parse_options.sh
 if [ $# -ne 2 ]; then echo "$help_message" >&2; exit 2; fi
 config=$1; dir=$2
+if [ ! -f "$config" ] && [ -n "${BNN_ROOT:-}" ] && [ -f "$BNN_ROOT/conf/nnet/$config.yaml" ]; then
+  config=$BNN_ROOT/conf/nnet/$config.yaml
+fi
 
 for f in $config $graph_dir/HCLG.fst data/$train_set$feat_suffix/feats.scp; do
   [ -f $f ] || { echo "$0: missing $f" >&2; exit 1; }
@@ -55,7 +60,7 @@ if [ ! -f $dir/final.pt ]; then
 fi
 
 for x in $dev_set $test_sets; do
-  ddir=$dir/decode_$x
+  ddir=$dir/decode_$x$decode_suffix
   [ -f $ddir/.done ] && continue
   steps/decode.sh --nj $nj --cmd "$cmd" --engine $engine $decode_opts \
     $graph_dir data/$x$feat_suffix $ddir

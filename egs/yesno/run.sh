@@ -8,7 +8,7 @@ stage=0
 stop_stage=100
 nj=1   # one speaker ("global"): split_data.sh keeps speakers whole, as Kaldi
 corpus_dir=../../../shared/corpora/yesno/waves_yesno  # downloaded from openslr when absent
-systems=conf/nnet_systems.txt
+systems=conf/nnet_systems.txt  # conf/nnet_systems_ci.txt: the binary grid CI runs
 
 . ./path.sh
 . ./cmd.sh
