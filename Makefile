@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 TORCH_SPEC ?= torch==2.13.0
 # make demo trains these systems of egs/fsdd/conf/nnet_systems.txt (the full grid: ./run.sh there)
-DEMO_SYSTEMS ?= dnn_float lu_bw_p0 qian_bdnn
+DEMO_SYSTEMS ?= dnn_float lu_bw_p0
 export OMP_WAIT_POLICY := PASSIVE
 
 DEPS_STAMP := $(VENV)/.deps-done

@@ -26,6 +26,13 @@ echo "$0 $@"  # Print the command line for logging
 
 . utils/parse_options.sh
 
+# With --best-from, decode only at the LM weight / penalty chosen on the dev set (apply dev's
+# best to test, as Kaldi's local/score.sh users do); scoring still reports it as wer_<lmwt>_<wip>.
+if [ -n "$best_from" ]; then
+  read -r min_lmwt word_ins_penalty < <(steps/lib/dev_best.sh $best_from)
+  max_lmwt=$min_lmwt
+fi
+
 if [ $# -ne 3 ]; then
   echo "Usage: steps/decode_gmm.sh [options] <graph-dir> <data-dir> <decode-dir>"
   echo "e.g.: steps/decode_gmm.sh --nj 1 exp/mono/graph data/test exp/mono/decode_test"

@@ -98,9 +98,11 @@ fi
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   log "Stage 6: graph and GMM decoding"
   utils/mkgraph.sh data/lang_test exp/mono exp/mono/graph
-  for x in $eval_sets; do
-    steps/decode_gmm.sh --nj $nj --cmd "$decode_cmd" $decode_opts exp/mono/graph data/$x \
-      exp/mono/decode_$x
+  for x in $eval_sets; do  # dev: the LM-weight/penalty sweep; test sets: dev's best only
+    best_opts=""
+    [ -n "$dev_set" ] && [ "$x" != "$dev_set" ] && best_opts="--best-from exp/mono/decode_$dev_set"
+    steps/decode_gmm.sh --nj $nj --cmd "$decode_cmd" $decode_opts $best_opts exp/mono/graph \
+      data/$x exp/mono/decode_$x
   done
 fi
 

@@ -59,10 +59,13 @@ if [ ! -f $dir/final.pt ]; then
     || echo "$0: warning: model size report failed (see $dir/log/model_report.log)" >&2
 fi
 
+# The dev set is decoded over the LM-weight/penalty sweep; test sets only at dev's best.
 for x in $dev_set $test_sets; do
   ddir=$dir/decode_$x$decode_suffix
   [ -f $ddir/.done ] && continue
-  steps/decode.sh --nj $nj --cmd "$cmd" --engine $engine $decode_opts \
+  best_opts=()
+  [ -n "$dev_set" ] && [ "$x" != "$dev_set" ] && best_opts=(--best-from $dir/decode_$dev_set$decode_suffix)
+  steps/decode.sh --nj $nj --cmd "$cmd" --engine $engine $decode_opts ${best_opts[@]+"${best_opts[@]}"} \
     $graph_dir data/$x$feat_suffix $ddir
   touch $ddir/.done
 done

@@ -13,7 +13,7 @@ seed=777
 corpus_dir=../../../shared/corpora/fsdd/recordings   # downloaded when absent
 systems=conf/nnet_systems.txt   # the nnet grid (issue: binary acoustic models)
 nnet_threads=2                  # torch threads per training job (2 cores)
-only_systems=""                 # e.g. "dnn_float lu_bw_p0 qian_bdnn" (make demo)
+only_systems=""                 # e.g. "dnn_float lu_bw_p0" (make demo)
 
 . ./path.sh
 . ./cmd.sh
