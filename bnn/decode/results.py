@@ -104,12 +104,16 @@ def gather(exp_dir: str, dev: str, test: str):
 
 def markdown(rows, dev: str, test: str, title: str, command: str, repo: str) -> str:
     fmt = lambda r: f"{r.wer:.2f}" if r else "-"  # noqa: E731
-    lines = [f"# {title}", "", f"| system | {dev} WER | {test} WER | LM weight | penalty | note |",
-             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    dev_col = [f"{dev} WER"] if dev else []
+    lines = [f"# {title}", "",
+             "| " + " | ".join(["system"] + dev_col + [f"{test} WER", "LM weight", "penalty",
+                                                       "note"]) + " |",
+             "| --- |" + " ---: |" * (len(dev_col) + 3) + " --- |"]
     for name, rd, rt, note in rows:
         pick = rd or rt
-        lines.append(f"| {name} | {fmt(rd)} | {fmt(rt)} | {pick.lmwt if pick else '-'} | "
-                     f"{pick.wip if pick else '-'} | {note} |")
+        cells = [name] + ([fmt(rd)] if dev else []) + [
+            fmt(rt), str(pick.lmwt if pick else "-"), str(pick.wip if pick else "-"), note]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "```"]
     for _, rd, rt, _ in rows:
         for r in (rd, rt):
