@@ -7,32 +7,12 @@ e.g.: bnn-compute-mfcc-feats --config=conf/mfcc.conf scp:data/train/wav.scp ark,
 Options are Kaldi's (see bnn.feats.options): any option of the config file may also be given on
 the command line as --name=value and wins over the file.  Exit status 1 if no utterance succeeded.
 """
-from bnn.feats.compute import compute_table
-from bnn.utils.cli import make_parser, run_main, setup_logging
-
-
-def _main(argv=None):
-    p = make_parser(__doc__, prog="compute-mfcc-feats")
-    p.add_argument("--config", default=None, help="Kaldi option file, e.g. conf/mfcc.conf")
-    p.add_argument("--segments", default=None,
-                   help="segments file: compute features of these segments of the recordings")
-    p.add_argument("--write-num-frames", default=None,
-                   help="text table of frame counts, e.g. ark,t:utt2num_frames")
-    p.add_argument("wav_rspecifier", help="e.g. scp:data/train/wav.scp")
-    p.add_argument("feats_wspecifier", help="e.g. ark,scp:raw_mfcc.ark,raw_mfcc.scp")
-    a, extra = p.parse_known_args(argv)
-    bad = [x for x in extra if not x.startswith("--")]
-    if bad:
-        p.error(f"unexpected arguments {bad} (Kaldi options are given as --name=value)")
-    setup_logging(a.verbose)
-    compute_table("mfcc", a.wav_rspecifier, a.feats_wspecifier, config=a.config,
-                  overrides=extra, segments=a.segments,
-                  num_frames_wspecifier=a.write_num_frames)
-    return 0
+from bnn.bin._feats_common import compute_feats_main
+from bnn.utils.cli import run_main
 
 
 def main(argv=None):
-    run_main(_main, argv)
+    run_main(lambda a: compute_feats_main("mfcc", __doc__, a), argv)
 
 
 if __name__ == "__main__":
