@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""utils/sym2int.pl [options] <symbol-table> [<input> ...] > output
+"""utils/sym2int.pl | utils/int2sym.pl [options] <symbol-table> [<input> ...] > output
 
-Kaldi's sym2int.pl without Perl.  Maps whitespace-separated fields through <symbol-table>
+Kaldi's sym2int.pl and int2sym.pl without Perl (int2sym.pl is a symlink to this file; the
+direction follows the name it is called by).  Maps whitespace-separated fields through <symbol-table>
 ("<symbol> <integer>" lines, e.g. words.txt); output fields are joined by single spaces.
 Options:
   -f <range>          only map these 1-based fields: "2-" (2 to the end), "1-3", "3", "-2"
@@ -11,7 +12,9 @@ e.g.: utils/sym2int.pl -f 2- data/lang/words.txt data/train/text
 """
 import sys
 
-PROG = "sym2int.pl"
+import os
+
+PROG = "int2sym.pl" if os.path.basename(sys.argv[0]) == "int2sym.pl" else "sym2int.pl"
 
 
 def parse_range(spec):
