@@ -35,9 +35,7 @@ e.g.: $0 --feat-suffix _fbank --dev-set dev --dev-ali-dir exp/mono_ali_dev dnn_s
 . utils/parse_options.sh
 if [ $# -ne 2 ]; then echo "$help_message" >&2; exit 2; fi
 config=$1; dir=$2
-if [ ! -f "$config" ] && [ -n "${BNN_ROOT:-}" ] && [ -f "$BNN_ROOT/conf/nnet/$config.yaml" ]; then
-  config=$BNN_ROOT/conf/nnet/$config.yaml
-fi
+config=$(steps/lib/nnet_config.sh $config)
 
 for f in $config $graph_dir/HCLG.fst data/$train_set$feat_suffix/feats.scp; do
   [ -f $f ] || { echo "$0: missing $f" >&2; exit 1; }

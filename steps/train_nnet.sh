@@ -27,6 +27,7 @@ resume=false
 # End configuration section.
 
 help_message="Usage: $0 [options] <nnet-config> <train-data> <ali-dir> <exp-dir>
+ <nnet-config>: a YAML file or the name of one in \$BNN_ROOT/conf/nnet (e.g. qian_bdnn)
 e.g.: $0 --cv-data data/dev --cv-ali-dir exp/mono_ali_dev conf/nnet/dnn.yaml data/train exp/mono_ali exp/dnn
 Options:
   --cmd <cmd>             job runner (utils/run.pl, utils/slurm.pl ...)
@@ -48,6 +49,7 @@ if [ $# -ne 4 ]; then
   exit 2
 fi
 config=$1; data=$2; alidir=$3; dir=$4
+config=$(steps/lib/nnet_config.sh $config)
 
 for f in $config $data/feats.scp $data/cmvn.scp $alidir/final.mdl $alidir/num_jobs; do
   [ -f $f ] || { echo "$0: missing $f" >&2; exit 1; }
