@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from bnn.decode.scoring import pick_best
+
 from bnn.results import curves, paper_tables as pt
 from bnn.results.paper_numbers import PAPERS, Finding, Paper, PaperRow
 from bnn.utils.errors import BnnError
@@ -21,12 +23,30 @@ def write_wer(d, lmwt, wip, errors, words, ins=None):
                 f"{subs} sub ]\n%SER 1.00 [ 1 / 100 ]\nScored 100 sentences, 0 not present in hyp.\n")
 
 
+def write_choice(d, sweep_errors):
+    """scoring_kaldi/wer_details/{lmwt,wip} as steps/score.sh writes them (its pick_best)."""
+    class _Errors:
+        def __init__(self, errors):
+            self.errors = errors
+    lmwt, wip = pick_best(list(sweep_errors), {k: _Errors(e) for k, (e, _) in sweep_errors.items()})
+    det = os.path.join(d, "scoring_kaldi", "wer_details")
+    os.makedirs(det, exist_ok=True)
+    for name, value in (("lmwt", lmwt), ("wip", wip)):
+        with open(os.path.join(det, name), "w") as f:
+            f.write(value + "\n")
+
+
 def make_system(exp, name, dev, test):
-    """dev/test: {(lmwt, wip): (errors, words)}."""
+    """dev/test: {(lmwt, wip): (errors, words)}; scored as steps/score.sh would (test at dev's
+    choice when there is a dev set, else at its own best)."""
     for (lm, wip), (e, n) in dev.items():
         write_wer(os.path.join(exp, name, "decode_dev"), lm, wip, e, n)
     for (lm, wip), (e, n) in test.items():
         write_wer(os.path.join(exp, name, "decode_test"), lm, wip, e, n)
+    if dev:
+        write_choice(os.path.join(exp, name, "decode_dev"), dev)
+    if test:
+        write_choice(os.path.join(exp, name, "decode_test"), test)
 
 
 def sweep(test_errs, dev_errs=8):
@@ -71,7 +91,8 @@ def test_dev_best_pair_is_applied_to_test(exp):
     assert not r.test_is_own_best
 
 
-def test_dev_tie_goes_to_smaller_lm_weight(tmp_path):
+def test_dev_tie_goes_to_the_centre_of_the_plateau(tmp_path):
+    # tied LM weights {8, 9}: lower median 8; at 8 tied penalties {0.0, 0.5}: lower median 0.0
     e = str(tmp_path)
     make_system(e, "s", {("9", "0.0"): (5, 100), ("8", "0.5"): (5, 100), ("8", "0.0"): (5, 100)},
                 {("9", "0.0"): (1, 10), ("8", "0.5"): (2, 10), ("8", "0.0"): (3, 10)})

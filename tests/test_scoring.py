@@ -94,3 +94,21 @@ def test_best_wer_sh(shared_dir, bnn_env, repo_root):
     d = shared_dir / "fixtures/kaldi_yesno_s5/exp/mono0a/decode_test_yesno"
     r = run(f"grep WER {d}/wer_* | {repo_root}/utils/best_wer.sh", bnn_env)
     assert r.stdout.startswith("%WER 1.25 [ 3 / 240, 3 ins, 0 del, 0 sub ] ") and r.stdout.rstrip().endswith("wer_10_0.0")
+
+
+def test_pick_best_ties_go_to_the_centre_of_the_plateau():
+    from bnn.decode.scoring import pick_best
+
+    class E:
+        def __init__(self, errors):
+            self.errors = errors
+    keys = [(str(lm), wip) for wip in ("0.0", "1.0") for lm in range(6, 15)]
+    # a flat optimum everywhere: median LM weight 10, then the lower median penalty 0.0
+    assert pick_best(keys, {k: E(0) for k in keys}) == ("10", "0.0")
+    # plateau over LM weights 9..14 at penalty 1.0 only: centre 11 (lower median of 9..14)
+    stats = {k: E(0 if int(k[0]) >= 9 and k[1] == "1.0" else 3) for k in keys}
+    assert pick_best(keys, stats) == ("11", "1.0")
+    # a unique minimum wins whatever the ties elsewhere
+    stats = {k: E(2) for k in keys}
+    stats[("7", "0.0")] = E(1)
+    assert pick_best(keys, stats) == ("7", "0.0")

@@ -42,13 +42,10 @@ def read_wer_file(path: str) -> Optional[str]:
 
 
 def best_of(decode_dir: str) -> Optional[SetResult]:
-    det = os.path.join(decode_dir, "scoring_kaldi", "wer_details")
-    try:
-        lmwt = open(os.path.join(det, "lmwt")).read().split()[0]
-        wip = open(os.path.join(det, "wip")).read().split()[0]
-    except (OSError, IndexError):
-        return None
-    return at(decode_dir, lmwt, wip)
+    """The result at the setting steps/score.sh chose (bnn.decode.scoring.pick_best)."""
+    from bnn.decode.scoring import chosen_setting
+    chosen = chosen_setting(decode_dir)
+    return at(decode_dir, *chosen) if chosen else None
 
 
 def at(decode_dir: str, lmwt: str, wip: str) -> Optional[SetResult]:

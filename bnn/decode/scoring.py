@@ -16,7 +16,7 @@ import os
 import re
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Tuple, Dict, List, Optional
 
 import numpy as np
 
@@ -223,6 +223,34 @@ def read_sweep_hyps(paths: List[str]):
     return out
 
 
+def pick_best(keys, stats) -> Tuple[str, str]:
+    """The (LM weight, penalty) with the fewest errors.  A tie (a flat optimum, common on an easy
+    dev set) goes to the centre of the plateau: the median tied LM weight, then the median tied
+    penalty at that weight (lower median) -- not one of its edges.  One rule for every system
+    (GMM and nnets) and recipe, fixed before looking at any test set."""
+    errors = {k: stats[k].errors for k in keys}
+    low = min(errors.values())
+    tied = [k for k in keys if errors[k] == low]
+    lmwts = sorted({int(float(k[0])) for k in tied})
+    lmwt = lmwts[(len(lmwts) - 1) // 2]
+    at_lmwt = sorted((k for k in tied if int(float(k[0])) == lmwt), key=lambda k: float(k[1]))
+    return at_lmwt[(len(at_lmwt) - 1) // 2]
+
+
+def chosen_setting(decode_dir: str) -> Optional[Tuple[str, str]]:
+    """The (LM weight, penalty) that :func:`score_decode_dir` chose for a decode dir (its
+    ``scoring_kaldi/wer_details/{lmwt,wip}``), or None when it has not been scored."""
+    det = os.path.join(decode_dir, "scoring_kaldi", "wer_details")
+    try:
+        with open(os.path.join(det, "lmwt")) as f:
+            lmwt = f.read().split()[0]
+        with open(os.path.join(det, "wip")) as f:
+            wip = f.read().split()[0]
+    except (OSError, IndexError):
+        return None
+    return lmwt, wip
+
+
 def score_decode_dir(decode_dir: str, ref_path: str, words_txt: str, utt2spk_path: Optional[str] = None,
                      fixed: Optional[tuple] = None, grid: Optional[tuple] = None) -> tuple:
     """Score every (LM weight, penalty) of ``decode_dir/sweep.*.txt`` against ``ref_path`` (Kaldi
@@ -265,7 +293,7 @@ def score_decode_dir(decode_dir: str, ref_path: str, words_txt: str, utt2spk_pat
             raise BnnError(f"{decode_dir}: LM weight {key[0]} / penalty {key[1]} not in the sweep")
         best = match[0]
     else:
-        best = min(order, key=lambda k: (results[k][1].wer, int(float(k[0])), float(k[1])))
+        best = pick_best(order, {k: results[k][1] for k in order})
     cmd = f"bnn-compute-wer --text --mode=present ark:{ref_path}"
     sk = os.path.join(decode_dir, "scoring_kaldi")
     for (lmwt, wip) in order:

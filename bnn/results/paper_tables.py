@@ -109,23 +109,32 @@ def read_decode_dir(decode_dir: str) -> Dict[Tuple[str, str], Wer]:
     return out
 
 
-def _best_key(wers: Dict[Tuple[str, str], Wer]) -> Tuple[str, str]:
-    """Lowest WER; ties to the smaller LM weight, then the smaller penalty (as
-    bnn.decode.scoring.score_decode_dir breaks them).  Compares errors/words exactly."""
-    return min(wers, key=lambda k: (wers[k].errors / wers[k].words, int(k[0]), float(k[1])))
+def _best_key(decode_dir: str, wers: Dict[Tuple[str, str], Wer]) -> Tuple[str, str]:
+    """The (LM weight, penalty) steps/score.sh chose for ``decode_dir``
+    (bnn.decode.scoring.pick_best: fewest errors, ties to the centre of the plateau)."""
+    from bnn.decode.scoring import chosen_setting
+    chosen = chosen_setting(decode_dir)
+    if chosen is None:
+        raise BnnError(f"{decode_dir}: not scored (no scoring_kaldi/wer_details; run steps/score.sh)")
+    match = [k for k in wers if int(k[0]) == int(chosen[0]) and float(k[1]) == float(chosen[1])]
+    if not match:
+        raise BnnError(f"{decode_dir}: chosen wer_{chosen[0]}_{chosen[1]} is missing")
+    return match[0]
 
 
 def system_result(exp_dir: str, system: str, dev_set: str, test_set: str) -> SystemResult:
     """Our (dev WER, test WER, LM weight/penalty) for ``exp_dir/<system>``: the pair best on
     ``decode_<dev_set>`` applied to ``decode_<test_set>``.  Missing pieces are ``None``."""
     sysdir = os.path.join(exp_dir, system)
-    dev = read_decode_dir(os.path.join(sysdir, f"decode_{dev_set}")) if dev_set else {}
-    test = read_decode_dir(os.path.join(sysdir, f"decode_{test_set}"))
-    dev_best = dev[_best_key(dev)] if dev else None
+    dev_dir = os.path.join(sysdir, f"decode_{dev_set}")
+    test_dir = os.path.join(sysdir, f"decode_{test_set}")
+    dev = read_decode_dir(dev_dir) if dev_set else {}
+    test = read_decode_dir(test_dir)
+    dev_best = dev[_best_key(dev_dir, dev)] if dev else None
     if not test:
         return SystemResult(system, dev_best, None)
     if dev_best is None:
-        return SystemResult(system, None, test[_best_key(test)], test_is_own_best=True)
+        return SystemResult(system, None, test[_best_key(test_dir, test)], test_is_own_best=True)
     key = (dev_best.lmwt, dev_best.wip)
     match = [k for k in test if int(k[0]) == int(key[0]) and float(k[1]) == float(key[1])]
     if not match:
