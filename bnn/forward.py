@@ -56,7 +56,6 @@ def forward_from_args(args) -> None:
     from bnn.train.model_dir import frontend_from_payload, load_model
     torch.set_num_threads(max(1, args.num_threads))
     model, payload = load_model(args.model)
-    model_dir = args.model if os.path.isdir(args.model) else os.path.dirname(args.model)
     frontend = frontend_from_payload(payload, data_dir=args.data_dir,
                                      cmvn_rspecifier=args.cmvn, utt2spk=args.utt2spk)
     num_pdfs = payload["num_pdfs"]
@@ -98,7 +97,6 @@ def forward_from_args(args) -> None:
                 args.engine)
     if n_utt == 0:
         raise BnnError(f"{args.feats_rspecifier}: no utterances read")
-    del model_dir
 
 
 def _checked(reader, name):
