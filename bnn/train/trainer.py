@@ -176,6 +176,9 @@ def train_epoch(model, raw_model, optimizer, source, utts, tcfg, epoch, seed, de
                 teacher_logits = teacher(xt)
         logits = model(xt)
         loss = frame_loss(logits, yt, teacher_logits, kd_lambda)
+        if not torch.isfinite(loss):
+            raise BnnError(f"training diverged: loss {loss.item()} at epoch {epoch} after "
+                           f"{int(tot_frames)} frames (lower train.lr in the config)")
         optimizer.zero_grad(set_to_none=True)
         (loss if tcfg["loss_reduction"] == "sum" else loss / len(y)).backward()
         raw_model.before_optimizer_step()
