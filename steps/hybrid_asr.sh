@@ -31,6 +31,7 @@ decode_opts=""        # extra options of steps/decode*.sh, e.g. "--beam 13"
 systems=conf/nnet_systems.txt   # one nnet system per line: <name> <config> [options]
 only_systems=""       # restrict stage 7 to these system names
 nnet_threads=1        # torch threads per nnet training job
+nnet_cmvn_opts=""     # apply-cmvn options of the nnet fbank input (default: the GMM's)
 results_title="Results"
 # End configuration section.
 
@@ -116,7 +117,7 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
     steps/train_decode_nnet.sh --nj $nj --cmd "$train_cmd" --feat-suffix _fbank \
       --train-set $train_set --dev-set "$dev_set" --test-sets "$test_sets" \
       --ali-dir exp/mono_ali --dev-ali-dir "${dev_set:+exp/mono_ali_$dev_set}" \
-      --graph-dir exp/mono/graph --decode-opts "$decode_opts" --num-threads $nnet_threads ${extra[@]+"${extra[@]}"} \
+      --graph-dir exp/mono/graph --decode-opts "$decode_opts" --num-threads $nnet_threads --cmvn-opts "$nnet_cmvn_opts" ${extra[@]+"${extra[@]}"} \
       $config exp/$name </dev/null
   done < <(grep -v '^[[:space:]]*\(#\|$\)' "$systems")
 fi

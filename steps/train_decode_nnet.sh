@@ -20,6 +20,7 @@ init_from=          # model dir to initialise from (binary nets: the float basel
 teacher=            # teacher model dir for knowledge distillation
 merge_configs=      # YAML files deep-merged into the config (recipe model sizes)
 overrides=          # config overrides "k=v k=v"
+cmvn_opts=          # apply-cmvn options of the nnet input (default: the alignment dir's)
 delta_order=2
 splice=5
 engine=torch        # bnn-forward engine for decoding: torch | packed
@@ -46,6 +47,7 @@ done
 
 if [ ! -f $dir/final.pt ]; then
   train_opts=(--cmd "$cmd" --delta-order $delta_order --splice $splice --num-threads $num_threads)
+  [ -n "$cmvn_opts" ] && train_opts+=(--cmvn-opts "$cmvn_opts")
   [ -n "$dev_set" ] && train_opts+=(--cv-data data/$dev_set$feat_suffix --cv-ali-dir "${dev_ali_dir:-$ali_dir}")
   [ -n "$init_from" ] && train_opts+=(--init-from $init_from)
   [ -n "$teacher" ] && train_opts+=(--teacher $teacher)

@@ -13,6 +13,8 @@ seed=777
 corpus_dir=../../../shared/corpora/fsdd/recordings   # downloaded when absent
 systems=conf/nnet_systems.txt   # the nnet grid (issue: binary acoustic models)
 nnet_threads=2                  # torch threads per training job (2 cores)
+# nnets on fbank: per-speaker mean and variance normalisation, as Kaldi's nnet1 fbank recipes
+nnet_cmvn_opts="--norm-means=true --norm-vars=true"
 only_systems=""                 # e.g. "dnn_float lu_bw_p0" (make demo)
 
 . ./path.sh
@@ -28,5 +30,6 @@ fi
 steps/hybrid_asr.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage --nj $nj \
   --train-set train --dev-set dev --test-sets test --oov "<UNK>" --lm-order 2 \
   --mono-opts "--totgauss 1000" --systems $systems --only-systems "$only_systems" --nnet-threads $nnet_threads \
+  --nnet-cmvn-opts "$nnet_cmvn_opts" \
   --decode-opts "--min-lmwt 6 --max-lmwt 14 --word-ins-penalty 0.0,1.0" \
   --results-title "FSDD connected digits"
