@@ -127,6 +127,11 @@ if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   cmdline="egs/$(basename $PWD)/run.sh (steps/hybrid_asr.sh --train-set $train_set --dev-set '$dev_set' --test-sets '$test_sets')"
   bnn-make-results-table --exp-dir exp --dev "$dev_set" --test "${test_sets%% *}" \
     --title "$results_title" --command "$cmdline" --output RESULTS.md
+  models=$(ls -d exp/*/ 2>/dev/null | while read -r d; do [ -f $d/history.json ] && echo ${d%/}; done)
+  if [ -n "$models" ]; then
+    bnn-plot-curves --output exp/curves_acc.png --title "$results_title: frame accuracy" $models \
+      2>exp/curves.log || echo "$0: warning: bnn-plot-curves failed (exp/curves.log)" >&2
+  fi
   if [ -f conf/paper_tables.yaml ]; then
     bnn-paper-tables --config conf/paper_tables.yaml --append-to RESULTS.md exp >/dev/null
   fi
