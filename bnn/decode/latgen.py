@@ -18,7 +18,8 @@ import numpy as np
 from bnn.decode.decoder import (DecodeOptions, DecodeStats, GraphDecoder, SweepGrid, check_scores,
                                 load_am_gmm, load_transition_model, parse_floats, parse_range,
                                 read_symbol_table)
-from bnn.decode.tables import IntVectorWriter, read_matrices
+from bnn.decode.tables import read_matrices
+from bnn.kaldi.alignments import IntVectorWriter
 from bnn.utils.cli import make_parser, setup_logging
 from bnn.utils.errors import BnnError
 from bnn.utils.fileio import atomic_write
