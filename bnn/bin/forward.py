@@ -1,15 +1,6 @@
 """bnn-forward: network log-likelihoods as a Kaldi archive (Kaldi's nnet-forward)."""
+from bnn.bin._feats_common import add_bool
 from bnn.utils.cli import make_parser, run_main, setup_logging
-
-
-def str2bool(text):
-    if isinstance(text, bool):
-        return text
-    if text.lower() in ("true", "1", "yes"):
-        return True
-    if text.lower() in ("false", "0", "no"):
-        return False
-    raise ValueError(f"expected true or false, got {text}")
 
 
 def get_parser():
@@ -18,10 +9,8 @@ def get_parser():
                    help="model dir (with final.pt) or a .pt file")
     p.add_argument("--engine", default="torch", choices=["torch", "packed"],
                    help="torch: float reference; packed: bit-packed XOR-popcount engine")
-    p.add_argument("--apply-log", type=str2bool, nargs="?", const=True, default=False,
-                   help="output log-posteriors")
-    p.add_argument("--no-softmax", type=str2bool, nargs="?", const=True, default=False,
-                   help="output pre-softmax activations")
+    add_bool(p, "--apply-log", False, "output log-posteriors")
+    add_bool(p, "--no-softmax", False, "output pre-softmax activations")
     p.add_argument("--class-frame-counts", default="",
                    help="pdf counts (Kaldi vector) whose log-prior is subtracted")
     p.add_argument("--prior-scale", type=float, default=1.0)
