@@ -66,6 +66,46 @@ def test_binary_linear_forward_and_gradients_match_numpy():
     np.testing.assert_allclose(layer.bias.grad.numpy(), g.sum(0), rtol=1e-12)
 
 
+def test_glorot_binary_weight_scale_forward_gradient_and_errors():
+    """W_b = H Sign(W), H = sqrt(1.5 / (fan_in + fan_out)) (BinaryConnect); g_W = H g_{W_b-value}."""
+    rng = np.random.default_rng(2)
+    w, x, g = rng.uniform(-1, 1, size=(4, 6)), rng.normal(size=(5, 6)), rng.normal(size=(5, 4))
+    layer = BinaryLinear(6, 4, kernel_quantizer="sign", kernel_scale="glorot").double()
+    h = math.sqrt(1.5 / 10)
+    assert layer.kernel_scale == pytest.approx(h, rel=1e-15)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(w))
+        layer.bias.zero_()
+    y = layer(torch.tensor(x))
+    y.backward(torch.tensor(g))
+    np.testing.assert_allclose(y.detach().numpy(), x @ (h * np_sign(w)).T, rtol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), h * (g.T @ x), rtol=1e-12)
+    np.testing.assert_array_equal(layer.binary_kernel().detach().numpy(), np_sign(w))
+    conv = build_model({"type": "cnn", "context": 1, "bands": 8, "channels": 1,
+                        "conv": [{"channels": 2, "kernel": [3, 3]}], "num_fc": 0,
+                        "weights": {"input": "binary", "conv": "real", "fc": "real",
+                                    "output": "real"},
+                        "binary_weight_scale": "glorot"}, 24, 5).blocks[0].affine
+    assert conv.kernel_scale == pytest.approx(math.sqrt(1.5 / (9 * 1 + 9 * 2)))
+    for bad in (0, -1.0, "huge", True):
+        with pytest.raises(BnnError, match="binary_weight_scale"):
+            BinaryLinear(3, 3, kernel_quantizer="sign", kernel_scale=bad)
+
+
+def test_nobn_hidden_layer_not_saturated_with_glorot_scale():
+    """Without BN, +/-1 weights saturate HardTanh at fan-in 256 (Eq. 10 passes ~no gradient)."""
+    torch.manual_seed(0)
+    cfg = {"type": "dnn", "hidden_dim": 256, "num_hidden": 2, "activation": "hardtanh_binary",
+           "batchnorm": False, "binary_activation": {"name": "stochastic_sign"},
+           "weights": {"input": "real", "hidden": "binary", "output": "binary"}}
+    a_hat = torch.where(torch.rand(512, 256) > 0.5, 1.0, -1.0)
+    inside = {}
+    for scale in (None, "glorot"):
+        hidden = build_model(dict(cfg, binary_weight_scale=scale), 40, 10).blocks[1].affine
+        inside[scale] = (hidden(a_hat).abs() <= 1).float().mean().item()
+    assert inside[None] < 0.1 < 0.6 < inside["glorot"]
+
+
 def test_binary_kernel_without_clip_warns_like_larq():
     with pytest.warns(UserWarning, match="without a clip constraint"):
         BinaryLinear(3, 3, kernel_quantizer="sign", kernel_clip=None)

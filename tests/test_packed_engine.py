@@ -30,6 +30,12 @@ CONFIGS = {
                                "binary_activation": {"name": "stochastic_sign"},
                                "weights": {"input": "binary", "hidden": "binary",
                                            "output": "binary"}},
+    # W_b = H Sign(W), H = sqrt(1.5 / (fan_in + fan_out)): the scale folds into the thresholds
+    "qian_nobn_glorot_scale": {"activation": "hardtanh_binary", "batchnorm": False,
+                               "binary_weight_scale": "glorot",
+                               "binary_activation": {"name": "stochastic_sign"},
+                               "weights": {"input": "real", "hidden": "binary",
+                                           "output": "binary"}},
 }
 
 

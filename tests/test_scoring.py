@@ -112,3 +112,23 @@ def test_pick_best_ties_go_to_the_centre_of_the_plateau():
     stats = {k: E(2) for k in keys}
     stats[("7", "0.0")] = E(1)
     assert pick_best(keys, stats) == ("7", "0.0")
+
+
+def test_results_table_notes_a_kept_initial_model(tmp_path):
+    """A system whose training never beat its --init-from model on CV says so in RESULTS."""
+    import json
+
+    from bnn.decode.results import gather
+
+    for name, best_epoch in (("kept", -1), ("trained", 2), ("gmm", None)):
+        for part, wer in (("dev", "1.00 [ 1 / 100"), ("test", "2.00 [ 2 / 100")):
+            d = tmp_path / name / f"decode_{part}"
+            d.mkdir(parents=True)
+            (d / "wer_10_0.0").write_text(f"compute-wer\n%WER {wer}, 0 ins, 0 del, 1 sub ]\n")
+            (d / "scoring_kaldi/wer_details").mkdir(parents=True)
+            (d / "scoring_kaldi/wer_details/lmwt").write_text("10\n")
+            (d / "scoring_kaldi/wer_details/wip").write_text("0.0\n")
+        if best_epoch is not None:
+            (tmp_path / name / "history.json").write_text(json.dumps({"best_epoch": best_epoch}))
+    notes = {name: note for name, _, _, note in gather(str(tmp_path), "dev", "test")}
+    assert notes == {"kept": "initial model kept: no epoch improved CV", "trained": "", "gmm": ""}

@@ -8,6 +8,7 @@ The page holds the table, the Kaldi ``%WER ... <file>`` lines, the command, vers
 and is written atomically.
 """
 import glob
+import json
 import os
 import platform
 import re
@@ -77,6 +78,18 @@ def versions() -> str:
     return ", ".join(parts)
 
 
+def _kept_initial_model(sysdir: str) -> bool:
+    """True when the nnet's history.json says no epoch beat its initial model on CV."""
+    path = os.path.join(sysdir, "history.json")
+    if not os.path.isfile(path):
+        return False
+    try:
+        with open(path) as f:
+            return json.load(f).get("best_epoch") == -1
+    except (OSError, ValueError):
+        return False
+
+
 def gather(exp_dir: str, dev: str, test: str):
     """Rows (system, dev SetResult or None, test SetResult or None, note) for every exp/<sys>."""
     rows = []
@@ -94,6 +107,8 @@ def gather(exp_dir: str, dev: str, test: str):
             else:
                 r_test = best_of(d_test)
                 note = "best on test (no dev decode)" if r_test else ""
+        if (r_dev or r_test) and _kept_initial_model(sysdir):
+            note = "; ".join(x for x in (note, "initial model kept: no epoch improved CV") if x)
         if r_dev or r_test:
             rows.append((os.path.basename(sysdir), r_dev, r_test, note))
     return rows

@@ -17,7 +17,9 @@ representation ``in_values`` ("float", "-1,1" or "0,1" bits), a kind, and an out
 Batch-norm in inference is an affine map (Qian Eq. 12): with ``c = dot + bias``,
 ``BN(c) = gamma (c - mu) / sqrt(var + eps) + beta = xi c + delta'``, so the pre-activation is
 ``h_j = xi_j dot_j + delta_j`` with ``xi = gamma / sqrt(var + eps)`` and
-``delta = beta + xi (bias - mu)`` (no BN: ``xi = 1``, ``delta = bias``).
+``delta = beta + xi (bias - mu)`` (no BN: ``xi = 1``, ``delta = bias``).  A binary kernel with
+a fixed scale ``H`` (``W_b = H Sign(W)``, see :mod:`bnn.nn.layers`) has ``c = H dot + bias``:
+``xi`` is multiplied by ``H`` and the rest is unchanged.
 
 Binarize after BN (HardTanh dropped: ``Sign(HardTanh(h)) = Sign(h)``) and Lu's sign activation
 are ``bit_j = 1{h_j > 0}`` (Sign(0) = -1, see :mod:`bnn.nn.quantizers`; the (0,1) activation
@@ -281,14 +283,16 @@ def _fold_block(block, in_values: str, table: bool) -> FoldedLayer:
         raise BnnError(f"packed engine: block {name} is not a fully connected layer")
     if getattr(affine, "input_quantizer", None) is not None:
         raise BnnError(f"packed engine: block {name}: input quantizers are not supported")
-    weight = affine.effective_weight() if hasattr(affine, "effective_weight") else affine.weight
-    weight = weight.detach().float()
+    quantized = getattr(affine, "kernel_quantizer", None) is not None
+    # binary kernels as +/-1; their fixed scale H (W_b = H Sign(W)) multiplies xi below
+    weight = (affine.binary_kernel() if quantized else affine.weight).detach().float()
+    scale = float(getattr(affine, "kernel_scale", 1.0)) if quantized else 1.0
     n, k = weight.shape
-    is_binary = bool(getattr(affine, "kernel_quantizer", None) is not None) and bool(
-        ((weight == 1) | (weight == -1)).all())
+    is_binary = quantized and bool(((weight == 1) | (weight == -1)).all())
     bias = None if affine.bias is None else affine.bias.detach().double().numpy()
     out_values, act = _post_kind(block.post)
     xi, delta = fold_bn(n, bias, _bn_dict(block.post.bn))
+    xi = xi * scale          # h = xi (H dot + bias - mu) + beta = (xi H) dot + delta
     layer = FoldedLayer(name=name, kind="binary" if (is_binary and in_values != "float")
                         else "float", in_dim=k, out_dim=n, in_values=in_values,
                         out_values=out_values, act=act)
@@ -304,6 +308,8 @@ def _fold_block(block, in_values: str, table: bool) -> FoldedLayer:
         if table:
             dots = torch.from_numpy(np.broadcast_to(dots_for_acc(k, in_values, wpop),
                                                     (k + 1, n)).astype(np.float32))
+            if scale != 1.0:
+                dots = dots * scale
             c = dots + affine.bias.detach().float()[None, :] if affine.bias is not None else dots
             bits_tab = (block.post(c) > 0).numpy()
             thr_t, flip_t = thresholds_from_table(bits_tab)

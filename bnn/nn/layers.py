@@ -10,7 +10,14 @@ Parameters and buffers are plainly named so that an exporter can fold them (see
   binarizes the layer's input first.  ``kernel_clip`` (default 1.0) is the clip constraint
   applied by :meth:`clip_weights_` after each optimizer step (Lu Eq. 4); like larq, a binary
   kernel without a clip constraint triggers a warning, because latent weights then drift out of
-  [-1, 1] and their sign stops changing ("starved" weights).
+  [-1, 1] and their sign stops changing ("starved" weights).  ``kernel_scale`` (default None,
+  i.e. 1) multiplies the binarized kernel by a **fixed** positive constant, ``W_b = H Sign(W)``;
+  ``"glorot"`` gives ``H = sqrt(1.5 / (fan_in + fan_out))``, the value of the binary weights in
+  Courbariaux et al.'s BinaryConnect (2015).  Without batch-norm it keeps ``c = W_b a + b`` inside
+  HardTanh's linear window ``|c| <= 1`` (with ``H = 1`` a fan-in of 256 gives ``|c| ~ 16``, every
+  unit saturates and Eq. 10 passes no gradient); with batch-norm after the layer it changes
+  nothing but the bias scale.  A positive scale does not change any ``Sign`` downstream, so the
+  packed engine folds it into the per-unit threshold.
 * :class:`BNActivation`: ``bn`` (``nn.BatchNorm1d``/``2d`` or absent) then ``act``.
 * :class:`BNHardTanhBinarize` (Qian & Xiang 2019 Algorithms 2-3): ``d = BatchNorm(c)``,
   ``a = HardTanh(d) = clip(d, -1, 1)``, ``a_hat = Binarize(a)``.  In evaluation mode with a
@@ -18,6 +25,7 @@ Parameters and buffers are plainly named so that an exporter can fold them (see
   ``c = W x + b`` the block folds into a per-unit threshold: ``a_hat = +1`` iff
   ``gamma * (c - running_mean) / sqrt(running_var + eps) + beta > 0``.
 """
+import math
 import warnings
 from typing import Optional
 
@@ -26,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bnn.nn.quantizers import Quantizer, get_quantizer
+from bnn.utils.errors import BnnError
 
 STARVED_WARNING = ("{name}: binary kernel (kernel_quantizer={q}) without a clip constraint; "
                    "latent weights may leave [-1, 1] and starve (set kernel_clip, Lu Eq. 4)")
@@ -34,24 +43,48 @@ STARVED_WARNING = ("{name}: binary kernel (kernel_quantizer={q}) without a clip 
 class _BinaryKernelMixin:
     """Shared logic of BinaryLinear / BinaryConv2d (kernel quantizer, clip constraint)."""
 
-    def _init_quant(self, kernel_quantizer, input_quantizer, kernel_clip):
+    def _init_quant(self, kernel_quantizer, input_quantizer, kernel_clip, kernel_scale=None):
         self.kernel_quantizer: Optional[Quantizer] = get_quantizer(kernel_quantizer)
         self.input_quantizer: Optional[Quantizer] = get_quantizer(input_quantizer)
         self.kernel_clip = None if kernel_clip is None else float(kernel_clip)
+        self.kernel_scale = self._resolve_scale(kernel_scale)
         if self.kernel_quantizer is not None and self.kernel_clip is None:
             warnings.warn(STARVED_WARNING.format(name=type(self).__name__,
                                                  q=self.kernel_quantizer.alias), stacklevel=3)
+
+    def _resolve_scale(self, kernel_scale) -> float:
+        """``kernel_scale`` as a float: None -> 1, ``"glorot"`` -> BinaryConnect's H, or a number."""
+        if kernel_scale is None:
+            return 1.0
+        if kernel_scale == "glorot":
+            receptive = self.weight[0, 0].numel()
+            fan_in, fan_out = self.weight.shape[1] * receptive, self.weight.shape[0] * receptive
+            return math.sqrt(1.5 / (fan_in + fan_out))
+        try:
+            value = float(kernel_scale)
+        except (TypeError, ValueError):
+            value = -1.0
+        if not value > 0.0 or isinstance(kernel_scale, bool):
+            raise BnnError(f"binary_weight_scale must be null, 'glorot' or a positive number, "
+                           f"got {kernel_scale!r}")
+        return value
 
     @property
     def is_binary(self) -> bool:
         """True when the forward pass uses binarized weights."""
         return self.kernel_quantizer is not None
 
+    def binary_kernel(self) -> torch.Tensor:
+        """``Binarize(weight)`` (values +/-1, before ``kernel_scale``); binary layers only."""
+        return self.kernel_quantizer(self.weight)
+
     def effective_weight(self) -> torch.Tensor:
-        """The kernel used in the forward pass: ``Binarize(weight)`` or ``weight``."""
+        """The kernel used in the forward pass: ``H Binarize(weight)`` or ``weight``."""
         if self.kernel_quantizer is None:
             return self.weight
-        return self.kernel_quantizer(self.weight)
+        if self.kernel_scale == 1.0:
+            return self.binary_kernel()
+        return self.binary_kernel() * self.kernel_scale
 
     def _maybe_quantize_input(self, x):
         return x if self.input_quantizer is None else self.input_quantizer(x)
@@ -72,16 +105,18 @@ class BinaryLinear(_BinaryKernelMixin, nn.Linear):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 kernel_quantizer=None, input_quantizer=None, kernel_clip: Optional[float] = 1.0):
+                 kernel_quantizer=None, input_quantizer=None, kernel_clip: Optional[float] = 1.0,
+                 kernel_scale=None):
         super().__init__(in_features, out_features, bias=bias)
-        self._init_quant(kernel_quantizer, input_quantizer, kernel_clip)
+        self._init_quant(kernel_quantizer, input_quantizer, kernel_clip, kernel_scale)
 
     def forward(self, x):
         return F.linear(self._maybe_quantize_input(x), self.effective_weight(), self.bias)
 
     def extra_repr(self):
         return (super().extra_repr() + f", kernel_quantizer={self.kernel_quantizer}, "
-                f"kernel_clip={self.kernel_clip}")
+                f"kernel_clip={self.kernel_clip}"
+                + (f", kernel_scale={self.kernel_scale:.4g}" if self.kernel_scale != 1.0 else ""))
 
 
 class BinaryConv2d(_BinaryKernelMixin, nn.Conv2d):
@@ -93,17 +128,18 @@ class BinaryConv2d(_BinaryKernelMixin, nn.Conv2d):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  bias: bool = True, kernel_quantizer=None, input_quantizer=None,
-                 kernel_clip: Optional[float] = 1.0):
+                 kernel_clip: Optional[float] = 1.0, kernel_scale=None):
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                          bias=bias)
-        self._init_quant(kernel_quantizer, input_quantizer, kernel_clip)
+        self._init_quant(kernel_quantizer, input_quantizer, kernel_clip, kernel_scale)
 
     def forward(self, x):
         return self._conv_forward(self._maybe_quantize_input(x), self.effective_weight(), self.bias)
 
     def extra_repr(self):
         return (super().extra_repr() + f", kernel_quantizer={self.kernel_quantizer}, "
-                f"kernel_clip={self.kernel_clip}")
+                f"kernel_clip={self.kernel_clip}"
+                + (f", kernel_scale={self.kernel_scale:.4g}" if self.kernel_scale != 1.0 else ""))
 
 
 class HardTanhBinarize(nn.Module):

@@ -51,6 +51,7 @@ COMMON_DEFAULTS = {
     "binary_activation": {"name": "masked_sign", "k": 1, "values": "-1,1"},
     "weight_quantizer": "sign",    # binarizer of kernels in blocks with update policy "binary"
     "weight_clip": 1.0,            # Lu Eq. 4 clip of latent kernels; null disables (warns)
+    "binary_weight_scale": None,   # fixed H of W_b = H Sign(W): null (1), glorot, or a number
     "semi_stochastic_p": 0.0,      # Lu Alg. 1 lines 19-21
     "grad_clip_alpha": None,       # Lu Eq. 7, per layer
     "weight_init": "glorot",       # glorot (Glorot & Bengio 2010, gain per activation) | torch
@@ -263,7 +264,8 @@ def _post(activation: str, width: int, batchnorm: bool, cfg: dict, conv: bool) -
 
 def _kernel_args(policy: str, cfg: dict) -> dict:
     if policy == "binary":
-        return {"kernel_quantizer": cfg["weight_quantizer"], "kernel_clip": cfg["weight_clip"]}
+        return {"kernel_quantizer": cfg["weight_quantizer"], "kernel_clip": cfg["weight_clip"],
+                "kernel_scale": cfg["binary_weight_scale"]}
     return {"kernel_quantizer": None, "kernel_clip": None}
 
 

@@ -224,6 +224,7 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
     start_epoch = 0
     best_state = None
     best_cv = math.inf
+    best_epoch = None        # -1: the initial (--init-from) model was never beaten on CV
     bad_epochs = 0
 
     last = latest_checkpoint(ckpt_dir) if resume else None
@@ -237,6 +238,7 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
         best_cv = state["best_cv"]
         bad_epochs = state["bad_epochs"]
         best_state = state["best_state"]
+        best_epoch = state.get("best_epoch")
         logger.info("resuming from %s (epoch %d done)", last, state["epoch"])
     elif resume:
         logger.info("--resume: no checkpoint in %s, starting from scratch", ckpt_dir)
@@ -248,6 +250,7 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
         history["initial_cv"] = cv0
         if teacher is None and "init_from" in model_payload:
             best_cv = cv0["loss"]
+            best_epoch = -1
             best_state = {k: v.detach().cpu().clone() for k, v in raw_model.state_dict().items()}
 
     for epoch in range(start_epoch, tcfg["epochs"]):
@@ -266,6 +269,7 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
                 raw_model.load_state_dict(best_state)  # nnet1: reject the epoch
         if cv["loss"] < best_cv:
             best_cv = cv["loss"]
+            best_epoch = epoch
             best_state = {k: v.detach().cpu().clone() for k, v in raw_model.state_dict().items()}
             bad_epochs = 0
         else:
@@ -286,7 +290,7 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
                              "state_dict": raw_model.state_dict(),
                              "optimizer": optimizer.state_dict(), "newbob": newbob.state_dict(),
                              "history": history, "best_cv": best_cv, "bad_epochs": bad_epochs,
-                             "best_state": best_state},
+                             "best_state": best_state, "best_epoch": best_epoch},
                             os.path.join(ckpt_dir, f"epoch_{epoch}.pt"))
             write_json(os.path.join(out_dir, "history.json"), history)
         if stop:
@@ -297,6 +301,10 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
     if best_state is None:
         best_state = raw_model.state_dict()
     history["best_cv_loss"] = best_cv
+    history["best_epoch"] = best_epoch
+    if best_epoch == -1:
+        logger.warning("no epoch improved the CV loss of the initial model (%.4f): final.pt is "
+                       "the initial model", best_cv)
     if dist_info.is_main:
         payload = dict(model_payload)
         payload["state_dict"] = best_state
