@@ -161,3 +161,23 @@ def test_load_rejects_bad_file(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(BnnError, match="x.bnnpack"):
         PackedModel.load(str(bad))
+
+
+@pytest.mark.parametrize("backend", ["onednn", "torch", "numpy"])
+def test_float_backends_agree_with_torch(backend):
+    """The float layers (real input layer, real output layer) on each float GEMM backend."""
+    if backend == "onednn" and not torch.backends.mkldnn.is_available():
+        pytest.skip("torch without oneDNN")
+    model = random_model(CONFIGS["lu_pm1_real_out"], seed=9)
+    x = np.random.default_rng(4).standard_normal((23, IN)).astype(np.float32)
+    ref_bits, ref_logits = torch_bits(model, x)
+    packed = PackedModel.from_torch(model, float_backend=backend)
+    for g, r in zip(packed.hidden_bits(x), ref_bits):
+        np.testing.assert_array_equal(g, r)
+    np.testing.assert_allclose(packed.forward(x), ref_logits, rtol=1e-5, atol=1e-4)
+
+
+def test_unknown_float_backend_is_one_line_error():
+    from bnn.utils.errors import BnnError
+    with pytest.raises(BnnError, match="float backend 'blas' is not one of"):
+        PackedModel.from_torch(random_model(CONFIGS["qian_bn"], seed=1), float_backend="blas")

@@ -4,7 +4,7 @@
 reads a deployment file written by :func:`bnn.infer.export.export`.  ``forward(x)`` maps float32
 features ``(T, input_dim)`` to pre-softmax logits ``(T, num_pdfs)`` like ``model.eval()(x)``:
 
-* float layers: one float32 GEMM (numpy/BLAS, weights stored transposed ``(k, n)``); a binary
+* float layers: one float32 GEMM (oneDNN, torch or numpy; weights stored transposed ``(k, n)``); a binary
   output is ``x @ W' > tau`` packed straight into 64-bit words;
 * binary layers: packed bits in, XOR-popcount GEMM (:mod:`bnn.infer.bitgemm`) with the fused
   epilogue: thresholds -> packed bits (hidden layers, no float round trip) or
@@ -26,27 +26,58 @@ _ACTS = {
 }
 
 
-def _float_matmul(backend: str):
-    """float32 GEMM for the float layers: "torch" (its BLAS/oneDNN, memory shared with numpy),
-    "numpy", or "auto" (torch when importable; on the AMD test machine it was the faster one)."""
-    if backend not in ("auto", "torch", "numpy"):
-        raise BnnError(f"packed model: float backend {backend!r} is not auto, torch or numpy")
-    if backend in ("auto", "torch"):
-        try:
-            import torch
-        except ImportError:
-            if backend == "torch":
-                raise BnnError("packed model: float backend torch requested but not installed")
-        else:
-            cache = {}    # id(w) -> (w, (n, k) contiguous copy): F.linear is faster than mm
+FLOAT_BACKENDS = ("auto", "onednn", "torch", "numpy")
 
-            def mm(x, w):
-                hit = cache.get(id(w))
-                if hit is None or hit[0] is not w:
-                    hit = cache[id(w)] = (w, torch.from_numpy(np.ascontiguousarray(w.T)))
-                return torch.nn.functional.linear(torch.from_numpy(x), hit[1]).numpy()
-            return mm
-    return np.matmul
+
+def _torch_linear(torch, onednn: bool):
+    """``x (T, k) @ w (k, n)`` with torch: oneDNN's ``mkldnn_linear`` on a weight reordered once,
+    or ``F.linear`` (torch's BLAS).  The (n, k) copy of each weight is cached by identity."""
+    cache = {}
+
+    def mm(x, w):
+        hit = cache.get(id(w))
+        if hit is None or hit[0] is not w:
+            wt = torch.from_numpy(np.ascontiguousarray(w.T))
+            hit = cache[id(w)] = (w, wt.to_mkldnn() if onednn else wt)
+        xt = torch.from_numpy(x)
+        if onednn:
+            return torch._C._nn.mkldnn_linear(xt.to_mkldnn(), hit[1], None).to_dense().numpy()
+        return torch.nn.functional.linear(xt, hit[1]).numpy()
+    return mm
+
+
+def _onednn_works(torch) -> bool:
+    try:
+        if not torch.backends.mkldnn.is_available():
+            return False
+        x, w = torch.ones(2, 3), torch.ones(4, 3)
+        y = torch._C._nn.mkldnn_linear(x.to_mkldnn(), w.to_mkldnn(), None).to_dense()
+        return bool((y == 3).all())
+    except (RuntimeError, AttributeError):
+        return False
+
+
+def _float_matmul(backend: str):
+    """float32 GEMM for the float layers (the real-valued input layer of a Qian/Lu net, a real
+    output layer): "onednn" (torch's oneDNN, the faster float path on the AMD test machine,
+    where torch's MKL takes a non-AVX-512 path), "torch" (``F.linear``), "numpy" (its BLAS), or
+    "auto" (oneDNN when torch has it, else torch, else numpy).  Returns ``mm(x, w)``."""
+    if backend not in FLOAT_BACKENDS:
+        raise BnnError(f"packed model: float backend {backend!r} is not one of "
+                       f"{', '.join(FLOAT_BACKENDS)}")
+    if backend == "numpy":
+        return np.matmul
+    try:
+        import torch
+    except ImportError:
+        if backend != "auto":
+            raise BnnError(f"packed model: float backend {backend} requested but torch is not "
+                           f"installed")
+        return np.matmul
+    onednn = backend in ("auto", "onednn") and _onednn_works(torch)
+    if backend == "onednn" and not onednn:
+        raise BnnError("packed model: float backend onednn requested but torch has no oneDNN")
+    return _torch_linear(torch, onednn)
 
 
 class PackedModel:
