@@ -63,6 +63,16 @@ def test_bitgemm_matches_integer_reference(kernel, m, n, k):
     np.testing.assert_allclose(got_f, (scale * acc + bias).astype(np.float32), rtol=1e-6, atol=1e-5)
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_bitgemm_saturated_counters(kernel):
+    """Every bit differs (popcount 64 per word) over 70 words: byte counters must not overflow."""
+    k = 64 * 70 + 3
+    x, w = np.ones((6, k), dtype=np.int64), -np.ones((35, k), dtype=np.int64)
+    w[:, ::7] = 1      # some agreeing bits too
+    got = bg.bitgemm(packing.pack_pm1(x), packing.pack_pm1(w), k, kernel=kernel)
+    np.testing.assert_array_equal(got, x @ w.T)
+
+
 @pytest.mark.parametrize("kernel", [k for k in KERNELS if k != "numpy"])
 def test_threads_give_same_result(kernel):
     rng = np.random.default_rng(5)
