@@ -2,7 +2,7 @@
 
 Runs in a scratch copy of the recipe dir (data/ and exp/ land in tmp_path): features, mono GMM,
 graph, GMM decoding, the systems of conf/nnet_systems_ci.txt (float DNN, Lu binary weights /
-binary activations / binary neural network, Qian BDNN / BDNN+KD / BCNN-FPFC), each decoded
+binary activations / binary neural network, Qian BDNN / BDNN-noBN / BDNN+KD / BCNN-FPFC), each decoded
 through ``bnn-forward ... ark:- | bnn-latgen-faster-mapped``, Lu and Qian nets also with
 ``--engine packed``; then RESULTS.md.
 """
@@ -53,7 +53,7 @@ def test_gmm_and_float_dnn_wer(yesno_run):
 
 
 @pytest.mark.parametrize("system", ["lu_bw_p0", "lu_ba_k1_01", "lu_bnn_a15", "qian_bdnn",
-                                    "qian_bdnn_kd05", "qian_bcnn_fpfc"])
+                                    "qian_bdnn_kd05", "qian_bdnn_nobn", "qian_bcnn_fpfc"])
 def test_binary_systems_decode_below_sanity_bound(yesno_run, system):
     exp = yesno_run / "exp" / system
     assert (exp / "final.pt").exists() and (exp / "history.json").exists()
