@@ -164,6 +164,13 @@ QIAN2019 = Paper(
         # BCNN: conv and fully connected layers binarized.
         PaperRow("bcnn", "BCNN", "Tables 5-9, BCNN row", "cnn",
                  test_wer=None, dev_wer=None, note=_QIAN_NOT_FOUND),
+        # Float very deep CNN (ten 3x3 convolutions), the teacher of the BCNNs.
+        PaperRow("vdcnn", "float very deep CNN", "Tables 5-9, very deep CNN row", "cnn",
+                 test_wer=None, dev_wer=None, note=_QIAN_NOT_FOUND),
+        # BCNN + knowledge distillation (Eq. 16) from the very deep CNN, lambda = 0.5.
+        PaperRow("bcnn_kd05", "BCNN + KD from the very deep CNN, lambda=0.5",
+                 "Tables 5-9, BCNN KD lambda=0.5 row", "cnn",
+                 test_wer=None, dev_wer=None, note=_QIAN_NOT_FOUND),
     ],
     findings=[
         Finding("bdnn_kd05", "better_than", "KD (lambda=0.5) improves the BDNN",
@@ -183,6 +190,8 @@ QIAN2019 = Paper(
         Finding("bcnn_fpfc", "better_than", "BCNN-FPFC better than BCNN",
                 "Qian 2019 abstract (binarizing only the conv layers degrades least)",
                 other="bcnn"),
+        Finding("bcnn_kd05", "better_than", "KD from the very deep CNN improves the BCNN",
+                "Qian 2019 abstract and Eq. 16 (as summarised in issue 6)", other="bcnn"),
     ],
 )
 
