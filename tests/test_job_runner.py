@@ -1,4 +1,4 @@
-"""utils/run.pl and utils/slurm.pl: Kaldi job-runner semantics, logs, failures, sbatch command lines."""
+"""utils/run.pl, slurm.pl and queue.pl: Kaldi job-runner semantics, logs, failures, sbatch/qsub command lines."""
 import os
 import re
 import subprocess
@@ -137,3 +137,79 @@ def test_slurm_config_partition_and_single_job(tmp_path, repo_root, sbatch_env):
     assert "hi" in (work / "log/one.log").read_text().splitlines()
     r = run(repo_root, work, "slurm.pl", "--num-threads", "4", "log/one.log", "true", env=sbatch_env)
     assert r.returncode == 2 and "num-threads" in r.stderr  # not described in this slurm.conf
+
+
+STUB_QSUB = textwrap.dedent("""\
+    #!/usr/bin/env bash
+    # Test stand-in for Grid Engine's qsub -sync y: record the arguments, run the script locally.
+    printf '%s\\n' "$*" >> "$QSUB_RECORD"
+    script="${@: -1}"
+    tasks=
+    prev=
+    for a in "$@"; do [ "$prev" = -t ] && tasks="$a"; prev="$a"; done
+    rc=0
+    if [ -n "$tasks" ]; then
+      echo "4343.${tasks}:1"
+      for ((t=${tasks%-*}; t<=${tasks#*-}; t++)); do
+        JOB_ID=4343 SGE_TASK_ID=$t bash "$script" > /dev/null 2>&1 || rc=1
+      done
+    else
+      echo 4343
+      JOB_ID=4343 SGE_TASK_ID=undefined bash "$script" > /dev/null 2>&1 || rc=1
+    fi
+    exit $rc
+    """)
+
+
+@pytest.fixture
+def qsub_env(tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    stub = bindir / "qsub"
+    stub.write_text(STUB_QSUB)
+    stub.chmod(0o755)
+    env = dict(os.environ)
+    env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
+    env["QSUB_RECORD"] = str(tmp_path / "qsub.args")
+    return env
+
+
+def test_queue_pl_grid_engine_command_line_and_logs(tmp_path, repo_root, qsub_env):
+    work = tmp_path / "work"
+    work.mkdir()
+    r = run(repo_root, work, "queue.pl", "--mem", "4G", "--num-threads", "2", "--max-jobs-run", "2",
+            "JOB=1:3", "exp/log/t.JOB.log", "bash", "-c", "[ JOB -ne 2 ]", env=qsub_env)
+    assert r.returncode == 1
+    assert "queue.pl: 1 / 3 failed, log is in exp/log/t.2.log" in r.stderr
+    args = (tmp_path / "qsub.args").read_text().split()
+    assert args[:11] == ["-v", "PATH", "-cwd", "-S", "/bin/bash", "-j", "y", "-sync", "y", "-terse",
+                         "-l"]
+    line = " ".join(args)
+    for a in ("-l mem_free=4G,ram_free=4G", "-pe smp 2", "-tc 2", "-N t.log", "-t 1-3",
+              "-o exp/log/q/t.log.$TASK_ID.out"):
+        assert a in line, (a, line)
+    assert args[-1].endswith("exp/log/q/t.log.sh")
+    log = (work / "exp/log/t.3.log").read_text().splitlines()
+    assert log[0] == '# bash -c "[ 3 -ne 2 ]"' and "(sge job 4343 task 3)" in log[2]
+    assert re.fullmatch(r"# Accounting: time=\d+ threads=2", log[-2])
+    assert log[-1].startswith("# Ended (code 0) at ")
+
+
+def test_queue_pl_config_gpu_and_single_job(tmp_path, repo_root, qsub_env):
+    work = tmp_path / "work"
+    (work / "conf").mkdir(parents=True)
+    (work / "conf/queue.conf").write_text(textwrap.dedent("""\
+        command qsub -v PATH -cwd -S /bin/bash -j y -q all.q
+        option mem=* -l mem_free=$0
+        default gpu=0
+        option gpu=0
+        option gpu=* -l gpu=$0 -q gpu.q
+        """))
+    r = run(repo_root, work, "queue.pl", "--gpu", "1", "--mem", "1G", "--max-jobs-run", "4",
+            "log/one.log", "echo", "hi", env=qsub_env)
+    assert r.returncode == 0, r.stderr
+    line = (tmp_path / "qsub.args").read_text()
+    assert "-l gpu=1 -q gpu.q -l mem_free=1G" in line and " -t " not in line  # no array, no -tc
+    assert "hi" in (work / "log/one.log").read_text().splitlines()
+    r = run(repo_root, work, "queue.pl", "--num-threads", "4", "log/one.log", "true", env=qsub_env)
+    assert r.returncode == 2 and "conf/queue.conf" in r.stderr  # not described in this queue.conf

@@ -1,6 +1,6 @@
-"""Shared implementation of utils/run.pl and utils/slurm.pl (standard library only).
+"""Shared implementation of utils/run.pl, utils/slurm.pl and utils/queue.pl (standard library only).
 
-Interface (Kaldi egs/wsj/s5/utils/parallel/run.pl, slurm.pl)::
+Interface (Kaldi egs/wsj/s5/utils/parallel/run.pl, slurm.pl, queue.pl)::
 
     run.pl   [options] JOB=1:N <log-with-JOB> <command> [args...]
     run.pl   [options] <log> <command> [args...]
@@ -272,7 +272,7 @@ class LocalRunner:
 
 
 # --------------------------------------------------------------------------------------------
-# Slurm submission (slurm.pl)
+# Cluster submission (slurm.pl, queue.pl)
 
 DEFAULT_SLURM_CONF = """\
 command sbatch --export=PATH --ntasks-per-node=1
@@ -287,18 +287,78 @@ option gpu=0
 option gpu=* --gres=gpu:$0
 """
 
+# Kaldi's default conf/queue.conf for Grid Engine (qsub), in the same format.
+DEFAULT_QUEUE_CONF = """\
+command qsub -v PATH -cwd -S /bin/bash -j y
+option time=* -l h_rt=$0
+option mem=* -l mem_free=$0,ram_free=$0
+option mem=0
+option num_threads=* -pe smp $0
+option num_threads=1
+option max_jobs_run=* -tc $0
+default gpu=0
+option gpu=0
+option gpu=* -l gpu=$0 -q g.q
+"""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """What differs between the batch systems: submit command flags, task variables, cancel."""
+    name: str                 # "slurm" | "sge"
+    conf_file: str            # conf/slurm.conf | conf/queue.conf (Kaldi's names)
+    default_conf: str
+    task_var: str             # environment variable holding the array task index
+    job_id_var: str
+    cancel: str               # scancel | qdel
+    wait_flags: Tuple[str, ...]
+    own_max_jobs: bool        # True: --max-jobs-run is an array suffix (slurm %N), not a conf option
+
+    def name_flags(self, name: str) -> List[str]:
+        return [f"--job-name={name}"] if self.name == "slurm" else ["-N", name]
+
+    def output_flags(self, qdir: str, base: str, array: bool) -> Tuple[List[str], str]:
+        """(flags, printf-style pattern with %a for the task) of the batch system's own output."""
+        if self.name == "slurm":
+            pattern = os.path.join(qdir, base + (".%a.out" if array else ".out"))
+            return [f"--output={pattern}"], pattern
+        pattern = os.path.join(qdir, base + (".$TASK_ID.out" if array else ".out"))
+        return ["-o", pattern], pattern.replace("$TASK_ID", "%a")
+
+    def array_flags(self, spec: "JobSpec") -> List[str]:
+        if self.name == "slurm":
+            arr = f"--array={spec.first}-{spec.last}"
+            if "max_jobs_run" in spec.options:
+                arr += f"%{int(spec.options['max_jobs_run'])}"
+            return [arr]
+        return ["-t", f"{spec.first}-{spec.last}"]
+
+    def job_id(self, line: str) -> str:
+        """The job id from the submit command's first output line (sbatch --parsable: ``id[;cluster]``,
+        qsub -terse: ``id`` or ``id.first-last:step`` for arrays)."""
+        word = line.strip().split(";")[0]
+        return word.split(".")[0] if self.name == "sge" else word
+
+
+SLURM = Cluster("slurm", "conf/slurm.conf", DEFAULT_SLURM_CONF, "SLURM_ARRAY_TASK_ID",
+                "SLURM_JOB_ID", "scancel", ("--wait", "--parsable"), True)
+SGE = Cluster("sge", "conf/queue.conf", DEFAULT_QUEUE_CONF, "SGE_TASK_ID", "JOB_ID", "qdel",
+              ("-sync", "y", "-terse"), False)
+CLUSTERS = {"slurm": SLURM, "sge": SGE}
+
 
 @dataclass
-class SlurmConfig:
-    """Kaldi's conf/slurm.conf format: ``command <argv...>``; ``option <name>=<value> <args...>``
-    (exact value); ``option <name>=* <args with $0>`` (any value); ``default <name>=<value>``."""
+class ClusterConfig:
+    """Kaldi's conf/slurm.conf / conf/queue.conf format: ``command <argv...>``;
+    ``option <name>=<value> <args...>`` (exact value); ``option <name>=* <args with $0>`` (any
+    value); ``default <name>=<value>``."""
     command: List[str]
     exact: Dict[Tuple[str, str], List[str]]
     wildcard: Dict[str, List[str]]
     defaults: Dict[str, str]
 
     @classmethod
-    def parse(cls, text: str, path: str = "<default>") -> "SlurmConfig":
+    def parse(cls, text: str, path: str = "<default>") -> "ClusterConfig":
         conf = cls([], {}, {}, {})
         for n, line in enumerate(text.splitlines(), 1):
             line = line.split("#", 1)[0].strip()
@@ -322,7 +382,7 @@ class SlurmConfig:
             raise UsageError(f"{path}: no 'command' line")
         return conf
 
-    def args_for(self, options: Dict[str, str]) -> List[str]:
+    def args_for(self, options: Dict[str, str], conf_file: str = "conf/slurm.conf") -> List[str]:
         merged = dict(self.defaults)
         merged.update(options)
         out: List[str] = []
@@ -333,7 +393,7 @@ class SlurmConfig:
                 out += [w.replace("$0", value) for w in self.wildcard[name]]
             else:
                 raise UsageError(f"option --{name.replace('_', '-')} {value} is not described in the "
-                                 f"slurm config (add 'option {name}=* ...' to conf/slurm.conf)")
+                                 f"cluster config (add 'option {name}=* ...' to {conf_file})")
         return out
 
 
@@ -341,7 +401,7 @@ def bash_quote(s: str) -> str:
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-def slurm_script(spec: JobSpec, threads: int) -> str:
+def batch_script(spec: JobSpec, threads: int, cluster: Cluster = SLURM) -> str:
     """The batch script: substitutes the job index, writes the log header/footer, runs the command."""
     lines = [
         "#!/usr/bin/env bash",
@@ -352,15 +412,16 @@ def slurm_script(spec: JobSpec, threads: int) -> str:
     ]
     if spec.array:
         lines += [
-            "task=${SLURM_ARRAY_TASK_ID:?slurm.pl: SLURM_ARRAY_TASK_ID is not set}",
+            f"task=${{{cluster.task_var}:?{spec.prog}: {cluster.task_var} is not set}}",
             f"cmd=${{cmd//{spec.jobvar}/$task}}",
             f"log=${{log//{spec.jobvar}/$task}}",
         ]
+    task_note = f"${{task:+ task $task}}" if spec.array else ""
     lines += [
         'mkdir -p "$(dirname "$log")"',
         "{ printf '# %s\\n' \"$cmd\"; echo \"# Started at $(date)\"; "
-        "echo \"# Running on $(hostname) (slurm job ${SLURM_JOB_ID:-?}"
-        "${SLURM_ARRAY_TASK_ID:+ task $SLURM_ARRAY_TASK_ID})\"; } > \"$log\"",
+        f"echo \"# Running on $(hostname) ({cluster.name} job ${{{cluster.job_id_var}:-?}}"
+        f"{task_note})\"; }} > \"$log\"",
         't1=$(date +%s)',
         'bash -c "set -o pipefail; $cmd" >> "$log" 2>&1',
         "ret=$?",
@@ -380,30 +441,32 @@ def job_name(spec: JobSpec) -> str:
     return base.strip(".") or "job"
 
 
-def slurm_command(spec: JobSpec, conf: SlurmConfig, script: str, out_pattern: str) -> List[str]:
-    """The sbatch command line: config command, --wait, mapped options, name, output, array."""
-    opts = {k: v for k, v in spec.options.items() if k not in ("max_jobs_run", "config")}
-    cmd = list(conf.command) + ["--wait", "--parsable"] + conf.args_for(opts)
-    cmd += [f"--job-name={job_name(spec)}", f"--output={out_pattern}"]
+def submit_command(spec: JobSpec, conf: ClusterConfig, script: str, qdir: str,
+                   cluster: Cluster = SLURM) -> Tuple[List[str], str]:
+    """(submit command line, output pattern with %a): config command, wait flags, mapped
+    options, name, output, array."""
+    skip = ("config",) + (("max_jobs_run",) if cluster.own_max_jobs or not spec.array else ())
+    opts = {k: v for k, v in spec.options.items() if k not in skip}
+    cmd = list(conf.command) + list(cluster.wait_flags) + conf.args_for(opts, cluster.conf_file)
+    out_flags, out_pattern = cluster.output_flags(qdir, job_name(spec), spec.array)
+    cmd += cluster.name_flags(job_name(spec)) + out_flags
     if spec.array:
-        arr = f"--array={spec.first}-{spec.last}"
-        if "max_jobs_run" in spec.options:
-            arr += f"%{int(spec.options['max_jobs_run'])}"
-        cmd.append(arr)
+        cmd += cluster.array_flags(spec)
     cmd.append(script)
-    return cmd
+    return cmd, out_pattern
 
 
-def run_slurm(spec: JobSpec) -> int:
-    conf_path = spec.options.get("config") or ("conf/slurm.conf" if os.path.isfile("conf/slurm.conf") else None)
+def run_cluster(spec: JobSpec, cluster: Cluster) -> int:
+    conf_path = spec.options.get("config") or (cluster.conf_file if os.path.isfile(cluster.conf_file)
+                                               else None)
     if conf_path:
         try:
             with open(conf_path) as f:
-                conf = SlurmConfig.parse(f.read(), conf_path)
+                conf = ClusterConfig.parse(f.read(), conf_path)
         except OSError as err:
-            raise UsageError(f"{conf_path}: cannot read slurm config: {err.strerror}") from None
+            raise UsageError(f"{conf_path}: cannot read {cluster.name} config: {err.strerror}") from None
     else:
-        conf = SlurmConfig.parse(DEFAULT_SLURM_CONF)
+        conf = ClusterConfig.parse(cluster.default_conf)
     threads = int(spec.options.get("num_threads", "1") or 1)
     logs = {j: spec.log_for(j) for j in (spec.job_ids() if spec.array else [None])}
     qdir = os.path.join(os.path.dirname(spec.log) or ".", "q")
@@ -411,15 +474,15 @@ def run_slurm(spec: JobSpec) -> int:
     base = job_name(spec)
     script = os.path.join(qdir, base + ".sh")
     with open(script, "w") as f:
-        f.write(slurm_script(spec, threads))
+        f.write(batch_script(spec, threads, cluster))
     os.chmod(script, 0o755)
     for log in logs.values():  # a stale log must not be mistaken for this run's result
         os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
         if os.path.exists(log):
             os.unlink(log)
-    out_pattern = os.path.join(qdir, base + (".%a.out" if spec.array else ".out"))
-    cmd = slurm_command(spec, conf, script, out_pattern)
-    with open(os.path.join(qdir, base + ".sbatch"), "w") as f:
+    cmd, out_pattern = submit_command(spec, conf, script, qdir, cluster)
+    submitted = os.path.join(qdir, base + ".submit")
+    with open(submitted, "w") as f:
         f.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -430,17 +493,17 @@ def run_slurm(spec: JobSpec) -> int:
     try:
         for line in proc.stdout:
             if jobid is None and line.strip():
-                jobid = line.strip().split(";")[0]
+                jobid = cluster.job_id(line)
         rc = proc.wait()
     except KeyboardInterrupt:
         if jobid:
-            subprocess.call(["scancel", jobid])
-        print(f"{spec.prog}: interrupted; cancelled slurm job {jobid}", file=sys.stderr)
+            subprocess.call([cluster.cancel, jobid])
+        print(f"{spec.prog}: interrupted; cancelled {cluster.name} job {jobid}", file=sys.stderr)
         return 130
     failed = [(j, log) for j, log in logs.items() if log_exit_code(log) != 0]
     if rc != 0 and not failed:
-        print(f"{spec.prog}: {cmd[0]} exited with status {rc} (command in "
-              f"{os.path.join(qdir, base + '.sbatch')})", file=sys.stderr)
+        print(f"{spec.prog}: {cmd[0]} exited with status {rc} (command in {submitted})",
+              file=sys.stderr)
         return 1
     for j, log in failed:
         if log_exit_code(log) is None:
@@ -450,14 +513,18 @@ def run_slurm(spec: JobSpec) -> int:
     return report(spec, failed)
 
 
+def run_slurm(spec: JobSpec) -> int:
+    return run_cluster(spec, SLURM)
+
+
 def main(prog: str, argv: List[str], backend: str) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         sys.stderr.write(usage(prog))
         return 2 if not argv else 0
     try:
         spec = parse_args(prog, argv)
-        if backend == "slurm":
-            return run_slurm(spec)
+        if backend in CLUSTERS:
+            return run_cluster(spec, CLUSTERS[backend])
         return LocalRunner(spec).run()
     except UsageError as err:
         print(f"{prog}: {err}", file=sys.stderr)
