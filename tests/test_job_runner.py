@@ -83,17 +83,23 @@ STUB_SBATCH = textwrap.dedent("""\
     """)
 
 
-@pytest.fixture
-def sbatch_env(tmp_path):
+def stub_env(tmp_path, name: str, script: str) -> dict:
+    """Environment with a stand-in ``name`` (sbatch/qsub) first on PATH; it records its arguments
+    in ``tmp_path/<name>.args`` (variable ``<NAME>_RECORD``)."""
     bindir = tmp_path / "bin"
-    bindir.mkdir()
-    stub = bindir / "sbatch"
-    stub.write_text(STUB_SBATCH)
+    bindir.mkdir(exist_ok=True)
+    stub = bindir / name
+    stub.write_text(script)
     stub.chmod(0o755)
     env = dict(os.environ)
     env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
-    env["SBATCH_RECORD"] = str(tmp_path / "sbatch.args")
+    env[f"{name.upper()}_RECORD"] = str(tmp_path / f"{name}.args")
     return env
+
+
+@pytest.fixture
+def sbatch_env(tmp_path):
+    return stub_env(tmp_path, "sbatch", STUB_SBATCH)
 
 
 def test_slurm_command_line_and_logs(tmp_path, repo_root, sbatch_env):
@@ -163,15 +169,7 @@ STUB_QSUB = textwrap.dedent("""\
 
 @pytest.fixture
 def qsub_env(tmp_path):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    stub = bindir / "qsub"
-    stub.write_text(STUB_QSUB)
-    stub.chmod(0o755)
-    env = dict(os.environ)
-    env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
-    env["QSUB_RECORD"] = str(tmp_path / "qsub.args")
-    return env
+    return stub_env(tmp_path, "qsub", STUB_QSUB)
 
 
 def test_queue_pl_grid_engine_command_line_and_logs(tmp_path, repo_root, qsub_env):

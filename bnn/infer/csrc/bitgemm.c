@@ -121,64 +121,6 @@ __attribute__((target("popcnt"))) static void run_generic_popcnt(const job_t *J)
 /* ---------------------------------------------------------------- AVX2 (Mula) */
 #define AVX2_T __attribute__((target("avx2")))
 
-AVX2_T static inline __m256i popcnt_bytes_avx2(__m256i x, __m256i lut, __m256i low)
-{
-    __m256i lo = _mm256_and_si256(x, low);
-    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
-    return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
-}
-
-AVX2_T static void run_avx2_inline(const job_t *J)
-{
-    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-    const __m256i low = _mm256_set1_epi8(0x0f);
-    const __m256i zero = _mm256_setzero_si256();
-    for (Py_ssize_t p = J->p0; p < J->p1; p++) {
-        const uint64_t *pan = J->pan + p * J->kw * PANEL;
-        for (Py_ssize_t i0 = 0; i0 < J->m; i0 += MR) {
-            int mr = (int)(J->m - i0 < MR ? J->m - i0 : MR);
-            int64_t acc[MR][PANEL] __attribute__((aligned(32)));
-            memset(acc, 0, sizeof(acc));
-            const uint64_t *a[MR];
-            for (int r = 0; r < MR; r++) a[r] = J->a + (i0 + (r < mr ? r : 0)) * J->kw;
-            for (int s = 0; s < PANEL; s += 8) {           /* 8 units = 2 ymm per sub-panel */
-                for (Py_ssize_t w0 = 0; w0 < J->kw; w0 += 31) {
-                    Py_ssize_t w1 = w0 + 31 < J->kw ? w0 + 31 : J->kw;
-                    __m256i c00 = zero, c01 = zero, c10 = zero, c11 = zero;
-                    __m256i c20 = zero, c21 = zero, c30 = zero, c31 = zero;
-                    for (Py_ssize_t w = w0; w < w1; w++) {
-                        const uint64_t *b = pan + w * PANEL + s;
-                        __m256i b0 = _mm256_loadu_si256((const __m256i *)b);
-                        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 4));
-                        __m256i x;
-                        x = _mm256_set1_epi64x((long long)a[0][w]);
-                        c00 = _mm256_add_epi8(c00, popcnt_bytes_avx2(_mm256_xor_si256(x, b0), lut, low));
-                        c01 = _mm256_add_epi8(c01, popcnt_bytes_avx2(_mm256_xor_si256(x, b1), lut, low));
-                        x = _mm256_set1_epi64x((long long)a[1][w]);
-                        c10 = _mm256_add_epi8(c10, popcnt_bytes_avx2(_mm256_xor_si256(x, b0), lut, low));
-                        c11 = _mm256_add_epi8(c11, popcnt_bytes_avx2(_mm256_xor_si256(x, b1), lut, low));
-                        x = _mm256_set1_epi64x((long long)a[2][w]);
-                        c20 = _mm256_add_epi8(c20, popcnt_bytes_avx2(_mm256_xor_si256(x, b0), lut, low));
-                        c21 = _mm256_add_epi8(c21, popcnt_bytes_avx2(_mm256_xor_si256(x, b1), lut, low));
-                        x = _mm256_set1_epi64x((long long)a[3][w]);
-                        c30 = _mm256_add_epi8(c30, popcnt_bytes_avx2(_mm256_xor_si256(x, b0), lut, low));
-                        c31 = _mm256_add_epi8(c31, popcnt_bytes_avx2(_mm256_xor_si256(x, b1), lut, low));
-                    }
-#define FLUSH(R, C, V)                                                                   \
-    _mm256_store_si256((__m256i *)&acc[R][s + 4 * C],                                    \
-                       _mm256_add_epi64(_mm256_load_si256((const __m256i *)&acc[R][s + 4 * C]), \
-                                        _mm256_sad_epu8(V, zero)))
-                    FLUSH(0, 0, c00); FLUSH(0, 1, c01); FLUSH(1, 0, c10); FLUSH(1, 1, c11);
-                    FLUSH(2, 0, c20); FLUSH(2, 1, c21); FLUSH(3, 0, c30); FLUSH(3, 1, c31);
-#undef FLUSH
-                }
-            }
-            epilogue_tile(J, i0, mr, p, (const int64_t(*)[PANEL])acc);
-        }
-    }
-}
-
 /*
  * AVX2 with pre-split nibbles.  Masking commutes with XOR: (x ^ b) & 0x0f.. = (x & 0x0f..) ^
  * (b & 0x0f..), and likewise for the high nibbles after a shift.  So the nibble split of Mula's
@@ -203,10 +145,10 @@ AVX2_T static void run_avx2(const job_t *J)
     const Py_ssize_t kw = J->kw;
     uint64_t *as = aligned_alloc(64, (size_t)((J->m * kw * 2 + 8) * 8 + 63) / 64 * 64);
     uint64_t *ps = aligned_alloc(64, (size_t)(kw * 2 * PANEL * 8 + 64));
-    if (!as || !ps) {            /* out of memory: the variant that splits in the inner loop */
+    if (!as || !ps) {            /* out of memory for the split copies: portable kernel */
         free(as);
         free(ps);
-        run_avx2_inline(J);
+        run_generic_popcnt(J);
         return;
     }
     for (Py_ssize_t i = 0; i < J->m; i++)
