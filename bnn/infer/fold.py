@@ -7,7 +7,7 @@ representation ``in_values`` ("float", "-1,1" or "0,1" bits), a kind, and an out
 ``kind="binary"`` (bits in, +/-1 weights): with packed input ``x`` and weight-row bits ``b_j``
 (bit 1 = +1) the kernel computes ``acc_j = popcount(x XOR b_j)`` over the k valid bits, and
 
-* +/-1 inputs: ``dot_j = k - 2 acc_j`` (Qian Eq. 2);
+* +/-1 inputs: ``dot_j = k - 2 acc_j`` (Qian Eq. 6);
 * 0/1 inputs:  ``dot_j = sum_i x_i w_ji = #{x_i=1, w=+1} - #{x_i=1, w=-1}``.  With ``P_j =
   popcount(b_j)`` one has ``popcount(x AND b_j) = (popcount(x) + P_j - acc_j) / 2``, hence
   ``dot_j = 2 popcount(x AND b_j) - popcount(x) = P_j - acc_j``: again affine and decreasing
