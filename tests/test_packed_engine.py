@@ -39,6 +39,17 @@ CONFIGS = {
 }
 
 
+def test_engine_runs_the_c_kernels_where_buildable():
+    """The engine tests below parametrize over the available kernels; without this check a
+    failed extension build would leave only the numpy path and pass silently (issue 12 item 6)."""
+    built, buildable, reason = bitgemm.extension_status()
+    if not built and buildable:
+        pytest.fail(f"C extension missing: {reason}")
+    if not built:
+        pytest.skip(f"C extension cannot be built here: {reason}")
+    assert PackedModel.from_torch(random_model(CONFIGS[sorted(CONFIGS)[0]], 0)).kernel != "numpy"
+
+
 def random_model(cfg: dict, seed: int, in_dim=IN, hid=HID, pdfs=PDFS, num_hidden=3):
     torch.manual_seed(seed)
     full = {"type": "dnn", "hidden_dim": hid, "num_hidden": num_hidden}

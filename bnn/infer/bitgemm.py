@@ -35,6 +35,35 @@ def extension_available() -> bool:
     return _ext is not None
 
 
+def extension_status() -> tuple:
+    """``(built, buildable, reason)`` of the C extension on this machine.
+
+    ``buildable`` is True where ``pip install -e .`` is expected to compile it: an x86-64 CPU
+    (the kernels' SIMD paths; other CPUs get the portable C path, but CI is x86-64), a C compiler
+    on PATH (``sysconfig``'s ``CC``, else ``cc``/``gcc``) and the Python headers.  Tests use it to
+    fail, not skip, when a buildable machine has no extension (a broken build); ``reason`` says
+    why it is missing or cannot be built.
+    """
+    import platform
+    import shutil
+    import sysconfig
+    if _ext is not None:
+        return True, True, "built"
+    machine = platform.machine().lower()
+    cc = (sysconfig.get_config_var("CC") or "").split()
+    compiler = next((c for c in ([cc[0]] if cc else []) + ["cc", "gcc"] if shutil.which(c)), None)
+    header = os.path.join(sysconfig.get_paths().get("include", ""), "Python.h")
+    if machine not in ("x86_64", "amd64"):
+        return False, False, f"not an x86-64 machine ({machine})"
+    if compiler is None:
+        return False, False, "no C compiler on PATH (cc/gcc)"
+    if not os.path.isfile(header):
+        return False, False, f"no Python headers ({header})"
+    return False, True, (f"bnn.infer._bitgemm failed to import ({_EXT_ERROR}) although this "
+                         f"x86-64 machine has a C compiler ({compiler}) and Python headers: "
+                         "rebuild with 'pip install --no-deps --no-build-isolation -e .'")
+
+
 def available_kernels() -> list:
     """Kernels usable on this machine, fastest first (``"numpy"`` always last)."""
     return (list(_ext.kernels()) if _ext is not None else []) + ["numpy"]
