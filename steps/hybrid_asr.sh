@@ -4,7 +4,8 @@
 # preparation (ESPnet's asr.sh design: corpus run.sh files stay thin).
 #
 #   stage 1  lang dir (utils/prepare_lang.sh) from data/local/dict
-#   stage 2  n-gram LM on the training transcripts -> G.fst (data/lang_test)
+#   stage 2  G.fst (data/lang_test) from --lm <arpa>, or from an n-gram LM trained on the
+#            training transcripts (the default)
 #   stage 3  MFCC (GMM) and fbank (nnet) features + per-speaker CMVN for every set
 #   stage 4  monophone GMM (steps/train_mono.sh)
 #   stage 5  alignments of train (and dev) sets (steps/align_si.sh)
@@ -23,6 +24,7 @@ dev_set=dev            # empty: none
 test_sets="test"
 oov="<UNK>"
 lm_order=2
+lm=""                 # an ARPA LM (.arpa or .arpa.gz) to use instead of training one in stage 2
 sil_prob=0.5
 mfcc_config=conf/mfcc.conf
 fbank_config=conf/fbank.conf
@@ -35,9 +37,10 @@ nnet_cmvn_opts=""     # apply-cmvn options of the nnet fbank input (default: the
 results_title="Results"
 # End configuration section.
 
-help_message="Usage: $0 [options]
+help_message="Usage: $0 [options]   (no positional arguments; run in a recipe dir)
 Runs the shared hybrid pipeline in a recipe dir (data/local/dict and data/<sets> prepared).
-e.g.: $0 --stage 4 --stop-stage 6 --train-set train --dev-set dev --test-sets test"
+e.g.: $0 --stage 4 --stop-stage 6 --train-set train --dev-set dev --test-sets test
+e.g.: $0 --lm data/local/lm/my_3gram.arpa.gz   (your own LM instead of training one)"
 
 . utils/parse_options.sh
 [ $# -eq 0 ] || { echo "$help_message" >&2; exit 2; }
@@ -53,11 +56,17 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
-  log "Stage 2: ${lm_order}-gram LM on data/$train_set/text -> data/lang_test/G.fst"
-  mkdir -p data/local/lm
-  cut -d' ' -f2- data/$train_set/text > data/local/lm/train_text
-  bnn-train-ngram --order $lm_order data/local/lm/train_text data/local/lm/lm.arpa
-  utils/format_lm.sh data/lang data/local/lm/lm.arpa data/lang_test
+  if [ -n "$lm" ]; then
+    log "Stage 2: ARPA LM $lm -> data/lang_test/G.fst"
+    [ -f "$lm" ] || { echo "$0: --lm $lm: no such file" >&2; exit 1; }
+    utils/format_lm.sh data/lang "$lm" data/lang_test
+  else
+    log "Stage 2: ${lm_order}-gram LM on data/$train_set/text -> data/lang_test/G.fst"
+    mkdir -p data/local/lm
+    cut -d' ' -f2- data/$train_set/text > data/local/lm/train_text
+    bnn-train-ngram --order $lm_order data/local/lm/train_text data/local/lm/lm.arpa
+    utils/format_lm.sh data/lang data/local/lm/lm.arpa data/lang_test
+  fi
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
@@ -101,7 +110,7 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   utils/mkgraph.sh data/lang_test exp/mono exp/mono/graph
   for x in $eval_sets; do  # dev: the LM-weight/penalty sweep; test sets: dev's best only
     best_opts=""
-    [ -n "$dev_set" ] && [ "$x" != "$dev_set" ] && best_opts="--best-from exp/mono/decode_$dev_set"
+    if [ -n "$dev_set" ] && [ "$x" != "$dev_set" ]; then best_opts="--best-from exp/mono/decode_$dev_set"; fi
     steps/decode_gmm.sh --nj $nj --cmd "$decode_cmd" $decode_opts $best_opts exp/mono/graph \
       data/$x exp/mono/decode_$x
   done
@@ -127,9 +136,14 @@ if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
   cmdline="egs/$(basename $PWD)/run.sh (steps/hybrid_asr.sh --train-set $train_set --dev-set '$dev_set' --test-sets '$test_sets')"
   bnn-make-results-table --exp-dir exp --dev "$dev_set" --test "${test_sets%% *}" \
     --title "$results_title" --command "$cmdline" --output RESULTS.md
-  models=$(ls -d exp/*/ 2>/dev/null | while read -r d; do [ -f $d/history.json ] && echo ${d%/}; done)
-  if [ -n "$models" ]; then
-    bnn-plot-curves --output exp/curves_acc.png --title "$results_title: frame accuracy" $models \
+  # Model dirs with a training history.  No '[ test ] && cmd' as the last command of a loop
+  # body: under set -e its status 1 on the last dir ended the recipe (issue 12).
+  models=()
+  for d in exp/*/; do
+    if [ -f "$d/history.json" ]; then models+=("${d%/}"); fi
+  done
+  if [ ${#models[@]} -gt 0 ]; then
+    bnn-plot-curves --output exp/curves_acc.png --title "$results_title: frame accuracy" "${models[@]}" \
       2>exp/curves.log || echo "$0: warning: bnn-plot-curves failed (exp/curves.log)" >&2
   fi
   if [ -f conf/paper_tables.yaml ]; then

@@ -75,3 +75,103 @@ def test_results_table_lists_every_system(yesno_run):
                    "qian_bdnn_kd05", "qian_bcnn_fpfc"):
         assert f"| {system} |" in text, system
     assert "%WER" in text and "git" in text
+
+
+def test_results_table_lists_packed_rows_and_marks_its_block(yesno_run):
+    text = (yesno_run / "RESULTS.md").read_text()
+    for system in ("lu_bw_p0", "qian_bdnn"):
+        assert f"| {system} | torch |" in text and f"| {system} | packed |" in text, system
+    assert "| mono | gmm |" in text
+    assert "<!-- bnn-make-results-table: begin" in text and "<!-- bnn-make-results-table: end -->" in text
+    assert (yesno_run / "exp/curves_acc.png").stat().st_size > 0
+
+
+# --- stage 8 of steps/hybrid_asr.sh on a made-up exp/ (no training: fast) -----------------------
+
+def _scored_decode(d, wer, errors):
+    d.mkdir(parents=True)
+    (d / "wer_10_0.5").write_text(f"compute-wer\n%WER {wer:.2f} [ {errors} / 240, 0 ins, 0 del, "
+                                  f"{errors} sub ]\n")
+    (d / "scoring_kaldi/wer_details").mkdir(parents=True)
+    (d / "scoring_kaldi/wer_details/lmwt").write_text("10\n")
+    (d / "scoring_kaldi/wer_details/wip").write_text("0.5\n")
+
+
+def _history(accs, converged=None):
+    import json
+    hist = {"initial_cv": {"loss": 2.0, "acc": accs[0], "frames": 100},
+            "epochs": [{"epoch": i, "lr": 0.01, "train_loss": 1.0, "train_acc": a, "cv_loss": 1.0,
+                        "cv_acc": a, "train_frames": 100, "cv_frames": 100, "seconds": 1.0,
+                        "frames_per_sec": 100.0, "skipped_utts": 0, "accepted": True}
+                       for i, a in enumerate(accs[1:])],
+            "best_epoch": len(accs) - 2}
+    if converged is not None:
+        from bnn.train.convergence import check
+        hist["convergence"] = check(hist)
+        assert hist["convergence"]["converged"] is converged
+    return json.dumps(hist)
+
+
+@pytest.fixture
+def stage8_recipe(tmp_path, repo_root):
+    """A recipe dir after stage 7: GMM and nnet decodes (torch and packed), and, listed last,
+    an exp dir without history.json (exp/mono_ali), the layout that made stage 8 exit 1."""
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    for name in ("steps", "utils"):
+        (rec / name).symlink_to(repo_root / name)
+    shutil.copy(repo_root / "egs/yesno/cmd.sh", rec / "cmd.sh")
+    exp = rec / "exp"
+    _scored_decode(exp / "mono/decode_test", 1.25, 3)
+    _scored_decode(exp / "dnn/decode_test", 2.50, 6)
+    _scored_decode(exp / "dnn/decode_test_packed", 2.50, 6)
+    _scored_decode(exp / "bdnn/decode_test", 20.00, 48)
+    (exp / "dnn/final.pt").write_bytes(b"x")
+    (exp / "bdnn/final.pt").write_bytes(b"x")
+    (exp / "dnn/history.json").write_text(_history([20.0, 80.0, 80.5, 80.9], converged=True))
+    (exp / "bdnn/history.json").write_text(_history([20.0, 40.0, 50.0, 60.0], converged=False))
+    (exp / "mono_ali").mkdir()
+    (exp / "mono_ali/ali.1.gz").write_bytes(b"")
+    return rec
+
+
+def run_stage8(rec, env):
+    return subprocess.run(["bash", "steps/hybrid_asr.sh", "--stage", "8", "--dev-set", "",
+                           "--test-sets", "test", "--results-title", "made-up"],
+                          cwd=rec, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_stage8_exits_0_when_last_exp_dir_has_no_history(stage8_recipe, bnn_env):
+    """Issue 12 items 1-2: the model-dir loop ended on exp/mono_ali (no history.json) with status 1."""
+    r = run_stage8(stage8_recipe, bnn_env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = (stage8_recipe / "RESULTS.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "WER" not in line
+            and not line.startswith("| ---")]
+    assert rows == [
+        "| bdnn | torch | 20.00 | 10 | 0.5 | best on test (no dev decode); NOT CONVERGED: CV acc "
+        "+20.00% in the last 2 epoch(s) |",
+        "| dnn | torch | 2.50 | 10 | 0.5 | best on test (no dev decode) |",
+        "| dnn | packed | 2.50 | 10 | 0.5 | best on test (no dev decode) |",
+        "| mono | gmm | 1.25 | 10 | 0.5 | best on test (no dev decode) |"]
+    assert "exp/dnn/decode_test_packed/wer_10_0.5" in text
+    assert (stage8_recipe / "exp/curves_acc.png").stat().st_size > 0
+
+
+def test_stage8_keeps_hand_notes_outside_the_generated_block(stage8_recipe, bnn_env):
+    """Issue 12 item 12: a rerun replaces only the marked block; a file without markers is kept."""
+    results = stage8_recipe / "RESULTS.md"
+    results.write_text("# my notes\n\nhand-written, no markers\n")
+    assert run_stage8(stage8_recipe, bnn_env).returncode == 0
+    assert (stage8_recipe / "RESULTS.md.bak").read_text() == "# my notes\n\nhand-written, no markers\n"
+    text = results.read_text()
+    head, rest = text.split("<!-- bnn-make-results-table: begin", 1)
+    results.write_text(head + "> Note above the table, by hand.\n\n<!-- bnn-make-results-table: begin"
+                       + rest + "\nNote below, by hand.\n")
+    _scored_decode(stage8_recipe / "exp/lstm/decode_test", 3.75, 9)
+    r = run_stage8(stage8_recipe, bnn_env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = results.read_text()
+    assert text.startswith("# made-up\n\n> Note above the table, by hand.\n\n<!-- bnn-make")
+    assert text.endswith("<!-- bnn-make-results-table: end -->\n\nNote below, by hand.\n")
+    assert "| lstm | gmm | 3.75 |" in text and text.count("| dnn | packed |") == 1

@@ -130,5 +130,5 @@ def test_results_table_notes_a_kept_initial_model(tmp_path):
             (d / "scoring_kaldi/wer_details/wip").write_text("0.0\n")
         if best_epoch is not None:
             (tmp_path / name / "history.json").write_text(json.dumps({"best_epoch": best_epoch}))
-    notes = {name: note for name, _, _, note in gather(str(tmp_path), "dev", "test")}
+    notes = {name: note for name, _, _, _, note in gather(str(tmp_path), "dev", "test")}
     assert notes == {"kept": "initial model kept: no epoch improved CV", "trained": "", "gmm": ""}

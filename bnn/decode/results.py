@@ -4,11 +4,22 @@ For each system ``exp/<sys>`` with a dev decode (``decode_<dev>``) the LM weight
 those chosen on dev (``scoring_kaldi/wer_details/{lmwt,wip}``, written by steps/score.sh) and the
 test WER is read from the test decode's ``wer_<lmwt>_<wip>`` at that same pair (pick on dev, apply
 to test).  Without a dev decode the test's own best is shown and marked "(best on test)".
-The page holds the table, the Kaldi ``%WER ... <file>`` lines, the command, versions and git hash,
-and is written atomically.
+
+Every decode dir of a system is a row: ``decode_<set>`` and ``decode_<set><suffix>`` (e.g.
+``decode_test_packed`` from ``steps/train_decode_nnet.sh --engine packed --decode-suffix
+_packed``); the ``engine`` column is the suffix without its ``_`` (``packed``), or ``torch`` /
+``gmm`` for the unsuffixed decode of an nnet / GMM system.  Rows of nnets whose
+``history.json`` says training had not converged (:mod:`bnn.train.convergence`) are marked.
+
+The generated part (title excepted) lies between :data:`BEGIN` and :data:`END` marker lines.
+When the output file exists and holds the markers, only that block is replaced, so notes written
+above or below it survive a rerun.  An existing file without the markers (hand-written, or from an
+older version) is not overwritten silently: it is kept as ``<output>.bak`` with a warning, and
+the new file starts with the generated block.  Files are written atomically.
 """
 import glob
 import json
+import logging
 import os
 import platform
 import re
@@ -19,6 +30,10 @@ from typing import List, Optional
 from bnn.utils.errors import BnnError
 from bnn.utils.fileio import atomic_write
 
+log = logging.getLogger(__name__)
+
+BEGIN = "<!-- bnn-make-results-table: begin (generated: edits inside are replaced on every run) -->"
+END = "<!-- bnn-make-results-table: end -->"
 WER_RE = re.compile(r"%WER (\S+) \[ (\d+) / (\d+), (\d+) ins, (\d+) del, (\d+) sub \]")
 
 
@@ -78,71 +93,145 @@ def versions() -> str:
     return ", ".join(parts)
 
 
-def _kept_initial_model(sysdir: str) -> bool:
-    """True when the nnet's history.json says no epoch beat its initial model on CV."""
+def _history(sysdir: str) -> dict:
     path = os.path.join(sysdir, "history.json")
     if not os.path.isfile(path):
-        return False
+        return {}
     try:
         with open(path) as f:
-            return json.load(f).get("best_epoch") == -1
+            hist = json.load(f)
+        return hist if isinstance(hist, dict) else {}
     except (OSError, ValueError):
-        return False
+        return {}
+
+
+def history_notes(sysdir: str) -> List[str]:
+    """Notes from the nnet's history.json: initial model kept, training not converged."""
+    hist = _history(sysdir)
+    notes = []
+    if hist.get("best_epoch") == -1:
+        notes.append("initial model kept: no epoch improved CV")
+    conv = hist.get("convergence")
+    if isinstance(conv, dict) and conv.get("converged") is False:
+        notes.append(f"NOT CONVERGED: CV acc +{conv.get('gain', 0):.2f}% in the last "
+                     f"{conv.get('window', '?')} epoch(s)")
+    return notes
+
+
+def _suffixes(sysdir: str, sets) -> List[str]:
+    """Decode-dir suffixes of a system: '' for ``decode_<set>``, '_packed' for
+    ``decode_<set>_packed``..., the unsuffixed one first."""
+    found = set()
+    for s in sets:
+        if not s:
+            continue
+        prefix = os.path.join(sysdir, f"decode_{s}")
+        for d in glob.glob(glob.escape(prefix) + "*"):
+            suffix = d[len(prefix):]
+            if os.path.isdir(d) and (suffix == "" or suffix.startswith("_")):
+                found.add(suffix)
+    return sorted(found, key=lambda x: (x != "", x))
+
+
+def engine_name(sysdir: str, suffix: str) -> str:
+    if suffix:
+        return suffix[1:]
+    return "torch" if os.path.isfile(os.path.join(sysdir, "final.pt")) else "gmm"
 
 
 def gather(exp_dir: str, dev: str, test: str):
-    """Rows (system, dev SetResult or None, test SetResult or None, note) for every exp/<sys>."""
+    """Rows (system, engine, dev SetResult or None, test SetResult or None, note): one per
+    scored decode dir pair ``decode_<dev><suffix>`` / ``decode_<test><suffix>`` of every exp/<sys>."""
     rows = []
     for sysdir in sorted(glob.glob(os.path.join(exp_dir, "*"))):
         if not os.path.isdir(sysdir):
             continue
-        d_dev, d_test = os.path.join(sysdir, f"decode_{dev}"), os.path.join(sysdir, f"decode_{test}")
-        r_dev = best_of(d_dev) if os.path.isdir(d_dev) else None
-        r_test, note = None, ""
-        if os.path.isdir(d_test):
-            if r_dev is not None:
-                r_test = at(d_test, r_dev.lmwt, r_dev.wip)
-                if r_test is None:
-                    note = f"test not scored at dev's LM weight {r_dev.lmwt}/{r_dev.wip}"
-            else:
-                r_test = best_of(d_test)
-                note = "best on test (no dev decode)" if r_test else ""
-        if (r_dev or r_test) and _kept_initial_model(sysdir):
-            note = "; ".join(x for x in (note, "initial model kept: no epoch improved CV") if x)
-        if r_dev or r_test:
-            rows.append((os.path.basename(sysdir), r_dev, r_test, note))
+        extra = history_notes(sysdir)
+        for suffix in _suffixes(sysdir, (dev, test)):
+            d_dev = os.path.join(sysdir, f"decode_{dev}{suffix}") if dev else ""
+            d_test = os.path.join(sysdir, f"decode_{test}{suffix}")
+            r_dev = best_of(d_dev) if d_dev and os.path.isdir(d_dev) else None
+            r_test, note = None, ""
+            if os.path.isdir(d_test):
+                if r_dev is not None:
+                    r_test = at(d_test, r_dev.lmwt, r_dev.wip)
+                    if r_test is None:
+                        note = f"test not scored at dev's LM weight {r_dev.lmwt}/{r_dev.wip}"
+                else:
+                    r_test = best_of(d_test)
+                    note = "best on test (no dev decode)" if r_test else ""
+            if r_dev or r_test:
+                note = "; ".join(x for x in [note] + extra if x)
+                rows.append((os.path.basename(sysdir), engine_name(sysdir, suffix), r_dev, r_test,
+                             note))
     return rows
 
 
-def markdown(rows, dev: str, test: str, title: str, command: str, repo: str) -> str:
+def markdown_block(rows, dev: str, test: str, command: str, repo: str) -> str:
+    """The generated block (between the markers, without the title)."""
     fmt = lambda r: f"{r.wer:.2f}" if r else "-"  # noqa: E731
     dev_col = [f"{dev} WER"] if dev else []
-    lines = [f"# {title}", "",
-             "| " + " | ".join(["system"] + dev_col + [f"{test} WER", "LM weight", "penalty",
-                                                       "note"]) + " |",
-             "| --- |" + " ---: |" * (len(dev_col) + 3) + " --- |"]
-    for name, rd, rt, note in rows:
+    lines = [BEGIN, "",
+             "| " + " | ".join(["system", "engine"] + dev_col + [f"{test} WER", "LM weight",
+                                                                 "penalty", "note"]) + " |",
+             "| --- | --- |" + " ---: |" * (len(dev_col) + 3) + " --- |"]
+    for name, engine, rd, rt, note in rows:
         pick = rd or rt
-        cells = [name] + ([fmt(rd)] if dev else []) + [
+        cells = [name, engine] + ([fmt(rd)] if dev else []) + [
             fmt(rt), str(pick.lmwt if pick else "-"), str(pick.wip if pick else "-"), note]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "```"]
-    for _, rd, rt, _ in rows:
+    for _, _, rd, rt, _ in rows:
         for r in (rd, rt):
             if r:
                 lines.append(f"{r.wer_line} {r.wer_file}")
-    lines += ["```", "", f"Command: `{command}`", "", f"Versions: {versions()}; git {git_hash(repo)}.", ""]
-    return "\n".join(lines)
+    lines += ["```", "", f"Command: `{command}`", "",
+              f"Versions: {versions()}; git {git_hash(repo)}.", "", END]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(rows, dev: str, test: str, title: str, command: str, repo: str) -> str:
+    """A whole new page: title, then the generated block."""
+    return f"# {title}\n\n" + markdown_block(rows, dev, test, command, repo)
+
+
+def merge(existing: str, block: str) -> str:
+    """``existing`` with its generated block replaced by ``block``; None when it has no markers."""
+    b, e = existing.find(BEGIN), existing.find(END)
+    if b < 0 or e < b:
+        return None
+    tail = existing[e + len(END):]
+    if tail.startswith("\n"):
+        tail = tail[1:]
+    return existing[:b] + block + tail
 
 
 def make_results(exp_dir: str, output: str, dev: str = "dev", test: str = "test", title: str = "Results",
                  command: str = "", repo: str = ".") -> str:
+    """Write (or update the generated block of) ``output``; returns the generated page text."""
     if not os.path.isdir(exp_dir):
         raise BnnError(f"{exp_dir}: no such experiment directory")
     rows = gather(exp_dir, dev, test)
     if not rows:
         raise BnnError(f"{exp_dir}: no scored decode_{dev} or decode_{test} directories (run steps/score.sh)")
-    text = markdown(rows, dev, test, title, command, repo)
+    page = markdown(rows, dev, test, title, command, repo)
+    text = page
+    if os.path.exists(output):
+        try:
+            with open(output, encoding="utf-8") as f:
+                existing = f.read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise BnnError(f"{output}: cannot read ({err})") from None
+        merged = merge(existing, markdown_block(rows, dev, test, command, repo))
+        if merged is not None:
+            text = merged
+        elif existing.strip():
+            backup = output + ".bak"
+            with atomic_write(backup) as f:
+                f.write(existing)
+            log.warning("%s has no '%s' marker: not overwriting it silently, its old contents are "
+                        "kept in %s (put hand notes outside the generated block)", output, BEGIN,
+                        backup)
     with atomic_write(output) as f:
         f.write(text)
-    return text
+    return page

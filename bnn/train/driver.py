@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from bnn.data.frames import UtteranceSource, read_scp_keys, split_train_cv
-from bnn.train import checkpoint
+from bnn.train import checkpoint, convergence
 from bnn.train.config import load_config
 from bnn.train.model_dir import (FeatureFrontend, estimate_input_norm, load_model,
                                  pipeline_from_args, pipeline_from_opts, pipeline_to_opts)
@@ -138,14 +138,36 @@ def train_from_args(args) -> None:
         pipeline.write(args.dir)
         with open(os.path.join(args.dir, "num_pdfs"), "w") as f:
             f.write(f"{num_pdfs}\n")
-    run_training(model=model, model_payload=payload, out_dir=args.dir, tcfg=tcfg,
-                 train_source=train_source, train_utts=train_utts[dist_info.rank::dist_info.world],
-                 cv_source=cv_source, cv_utts=cv_utts[dist_info.rank::dist_info.world],
-                 seed=seed, device=device, resume=args.resume, teacher=teacher,
-                 dist_info=dist_info)
+    conv_window, conv_threshold = convergence.options(cfg)
+    history = run_training(model=model, model_payload=payload, out_dir=args.dir, tcfg=tcfg,
+                           train_source=train_source,
+                           train_utts=train_utts[dist_info.rank::dist_info.world],
+                           cv_source=cv_source, cv_utts=cv_utts[dist_info.rank::dist_info.world],
+                           seed=seed, device=device, resume=args.resume, teacher=teacher,
+                           dist_info=dist_info)
+    record_convergence(history, args.dir, conv_window, conv_threshold, dist_info.is_main)
     if dist_info.world > 1:
         import torch.distributed as dist
         dist.destroy_process_group()
+
+
+def record_convergence(history: dict, out_dir: str, window: int, threshold: float,
+                       write: bool = True) -> None:
+    """Warn in the training log when the last epochs still improved CV accuracy by more than
+    ``threshold`` (:mod:`bnn.train.convergence`) and store the record in ``history.json``
+    (key ``convergence``), where bnn-make-results-table reads it to mark the row."""
+    from bnn.train.trainer import write_json
+    rec = convergence.check(history, window, threshold)
+    if rec is None:
+        return
+    history["convergence"] = rec
+    if rec["converged"]:
+        logger.info("converged: CV frame accuracy changed by %.2f%% in the last %d epoch(s) "
+                    "(threshold %g%%)", rec["gain"], rec["window"], threshold)
+    else:
+        logger.warning("%s", convergence.message(rec))
+    if write:
+        write_json(os.path.join(out_dir, "history.json"), history)
 
 
 def _scp(spec: str) -> str:
