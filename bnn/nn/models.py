@@ -55,6 +55,7 @@ COMMON_DEFAULTS = {
     "semi_stochastic_p": 0.0,      # Lu Alg. 1 lines 19-21
     "grad_clip_alpha": None,       # Lu Eq. 7, per layer
     "weight_init": "glorot",       # glorot (Glorot & Bengio 2010, gain per activation) | torch
+    "width_scale": 1.0,            # multiplies hidden_dim / fc_dim: a recipe's scale-down factor
 }
 DNN_DEFAULTS = dict(COMMON_DEFAULTS, **{
     "type": "dnn",
@@ -155,7 +156,56 @@ class AcousticModel(nn.Module):
     def binary_blocks(self):
         return [b for b in self.blocks if b.update == "binary"]
 
-    # ----- initialisation from a float baseline (Lu Sec. 4) -----
+    # ----- batch-norm statistics for the deterministic (evaluation) network -----
+    def has_stochastic_binarizer(self) -> bool:
+        from bnn.nn.quantizers import StochasticSign
+        return any(isinstance(m, StochasticSign) for m in self.modules())
+
+    @torch.no_grad()
+    def reestimate_bn_stats_(self, batches, max_frames: Optional[int] = None) -> int:
+        """Recompute every batch-norm layer's running mean/variance on ``batches`` (an iterable
+        of input tensors ``x[B, input_dim]``) with the binarizers in evaluation mode.
+
+        Why: with Qian & Xiang's stochastic binarizer (Eq. 9) a unit's training-time output is
+        ``+1`` with probability ``Phi(a)``, so ``E[Binarize(a)] = 2 Phi(a) - 1``, while at test
+        time it is ``Sign(a)`` (Eq. 8).  The running statistics that batch-norm collects in
+        training (Ioffe & Szegedy 2015; Qian Eq. 11-12 folds them into the deployed threshold)
+        therefore describe the next layer's input under noise the test network never sees.
+        Here the statistics are the plain (cumulative, ``momentum=None``) average over the given
+        frames of the deterministic network, layer by layer in one pass (each BN layer sees the
+        outputs of the already re-estimated layers below it, because a forward in train mode
+        normalises with the batch's own statistics, as in training).  Returns the frames used.
+        The module is left in evaluation mode.
+        """
+        bns = [m for m in self.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not bns:
+            return 0
+        saved = [(bn.momentum, bn.training) for bn in bns]
+        self.eval()
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None
+            bn.train()
+        frames = 0
+        try:
+            for x in batches:
+                if max_frames is not None and frames >= max_frames:
+                    break
+                if max_frames is not None:
+                    x = x[:max_frames - frames]
+                if x.shape[0] < 2:
+                    continue
+                self(x)
+                frames += int(x.shape[0])
+        finally:
+            for bn, (momentum, _) in zip(bns, saved):
+                bn.momentum = momentum
+            self.eval()
+        if frames == 0:
+            raise BnnError("batch-norm re-estimation: no frames (need batches of >= 2 frames)")
+        return frames
+
+    # ----- initialisation from a float baseline (Lu Sec. 3.1) -----
     def load_init(self, state_dict: dict, source: str = "init model") -> None:
         """Initialise from a trained model of the same layer shapes (e.g. the float baseline).
 
@@ -282,9 +332,20 @@ def _positive_int(cfg, key, minimum=1):
     return value
 
 
+def _scaled_width(cfg: dict, key: str) -> int:
+    """``cfg[key]`` times ``width_scale`` (rounded, at least 1): recipes on small corpora shrink
+    every paper row by one factor in their size file, so the rows keep their width ratios
+    (1024 : 2048 : 3072) and the row's own config keeps the paper's size."""
+    width = _positive_int(cfg, key)
+    scale = cfg["width_scale"]
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+        raise BnnError(f"model config: width_scale must be a positive number, got {scale!r}")
+    return max(1, int(round(width * float(scale))))
+
+
 def _build_dnn(cfg: dict, input_dim: int, num_pdfs: int):
     num_hidden = _positive_int(cfg, "num_hidden", 0)
-    width = _positive_int(cfg, "hidden_dim")
+    width = _scaled_width(cfg, "hidden_dim")
     if cfg["pattern"] is not None:
         acts = parse_pattern(cfg["pattern"], num_hidden)
     else:
@@ -351,7 +412,7 @@ def _build_cnn(cfg: dict, input_dim: int, num_pdfs: int):
                             pool=pool, **_block_args(policy, cfg)))
         c_in = c_out
     dim = c_in * t * f
-    num_fc, width = _positive_int(cfg, "num_fc", 0), _positive_int(cfg, "fc_dim")
+    num_fc, width = _positive_int(cfg, "num_fc", 0), _scaled_width(cfg, "fc_dim")
     for i in range(num_fc):
         policy = cfg["weights"]["fc"]
         blocks.append(Block(f"fc{i + 1}", BinaryLinear(dim, width, **_kernel_args(policy, cfg)),

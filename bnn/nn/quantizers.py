@@ -23,6 +23,8 @@ Aliases:
 ``"sign"``             forward ``Sign(x)``; backward identity ``g_x = g_y`` (Lu Alg. 1: the
                        gradient computed for ``w_b = Sign(w)`` updates the real ``w``).  The
                        weight binarizer (alias ``"binary_weight"``); also Qian Eq. 8.
+                       ``values: "0,1"`` gives (0,1) weights ``1{w > 0}`` (Lu Table 3, the
+                       "(0,1) binary weights" row the paper reports as not converged).
 ``"ste_sign"``         forward ``Sign(x)``; backward ``g_x = g_y * 1{|x| <= 1}`` (Qian Eq. 10).
 ``"masked_sign"``      forward ``Sign(x)`` or ``1{x>0}``; backward ``g_x = g_y * Mask(x, k)`` with
                        ``Mask = 0 if |x| > k else 1`` (Lu Eqs. 5-6), ``k`` in {1, 2, 3, 4}.
@@ -126,8 +128,18 @@ class Sign(Quantizer):
 
     alias = "sign"
 
+    def __init__(self, values: str = "-1,1"):
+        super().__init__()
+        self.values = _check_values(values)
+
     def forward(self, x):
+        if self.values == "0,1":
+            return _straight_through(x, _to_values(sign(x), "0,1"), None)
         return sign_ste_identity(x)
+
+    def config(self):
+        return {"name": self.alias} if self.values == "-1,1" else \
+            {"name": self.alias, "values": self.values}
 
 
 class SteSign(Quantizer):

@@ -4,7 +4,7 @@ from typing import List, Optional
 
 
 def exponential_lr(lr0: float, decay: float, epoch: int) -> float:
-    """``lr_e = lr0 * decay**e`` for 0-based epoch ``e`` (Lu et al. 2017, Sec. 4: exponential decay)."""
+    """``lr_e = lr0 * decay**e`` for 0-based epoch ``e`` (Lu et al. 2017, Sec. 3: "SGD with exponential learning rate decay")."""
     return lr0 * decay ** epoch
 
 
