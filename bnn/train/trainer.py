@@ -47,6 +47,8 @@ TRAIN_DEFAULTS = {
     "buffer_frames": 100000,  # frame-shuffling buffer (bounded memory)
     "cv_batch_size": 4096,
     "kd": None,               # {"lambda": 0.5}: J = lambda J_hard + (1 - lambda) J_soft
+    "bn_reestimate_frames": 0,  # >0: after each epoch, batch-norm statistics of the eval-mode
+                              # (deterministic) net on this many training frames (issue 14)
 }
 
 
@@ -260,6 +262,14 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
         set_lr(optimizer, lr)
         tr = train_epoch(model, raw_model, optimizer, train_source, train_utts, tcfg, epoch,
                          seed, device, dist_info, teacher)
+        if tcfg["bn_reestimate_frames"]:   # bnn.nn.models.AcousticModel.reestimate_bn_stats_
+            order = np.random.default_rng([seed, epoch, 1]).permutation(len(train_utts))
+            n = raw_model.reestimate_bn_stats_(
+                (torch.from_numpy(x).to(device) for x, _ in sequential_minibatches(
+                    train_source, [train_utts[i] for i in order], tcfg["batch_size"])),
+                max_frames=int(tcfg["bn_reestimate_frames"]))
+            logger.info("epoch %d: batch-norm statistics re-estimated on %d frames of the "
+                        "eval-mode net", epoch, n)
         cv = evaluate(model, cv_source, cv_utts, tcfg["cv_batch_size"], device, dist_info)
         accept = True
         stop = False
