@@ -13,6 +13,8 @@ feat_suffix=        # nnet features live in data/<set><suffix> (e.g. _fbank)
 train_set=train
 dev_set=            # used for cross-validation when given, and decoded
 dev_ali_dir=
+cv_on_dev=true      # false: cross-validate on 10% of the training set; the dev set only picks the
+                    # LM weight (Kaldi-dir recipes: no alignments of the dev set)
 test_sets=test
 ali_dir=exp/mono_ali
 graph_dir=exp/mono/graph
@@ -48,7 +50,7 @@ done
 if [ ! -f $dir/final.pt ]; then
   train_opts=(--cmd "$cmd" --delta-order $delta_order --splice $splice --num-threads $num_threads)
   [ -n "$cmvn_opts" ] && train_opts+=(--cmvn-opts "$cmvn_opts")
-  [ -n "$dev_set" ] && train_opts+=(--cv-data data/$dev_set$feat_suffix --cv-ali-dir "${dev_ali_dir:-$ali_dir}")
+  [ -n "$dev_set" ] && [ "$cv_on_dev" = true ] && train_opts+=(--cv-data data/$dev_set$feat_suffix --cv-ali-dir "${dev_ali_dir:-$ali_dir}")
   [ -n "$init_from" ] && train_opts+=(--init-from $init_from)
   [ -n "$teacher" ] && train_opts+=(--teacher $teacher)
   [ -n "$overrides" ] && train_opts+=(--overrides "$overrides")
