@@ -73,6 +73,10 @@ def test_train_learns_and_forward_writes_loglikes(corpus, tmp_path, bnn_env):
     assert hist["epochs"][-1]["cv_loss"] < hist["initial_cv"]["loss"]
     for name in ("final.pt", "cmvn_opts", "splice_opts", "num_pdfs"):
         assert (out / name).exists(), name
+    accs = [hist["initial_cv"]["acc"]] + [e["cv_acc"] for e in hist["epochs"]]
+    gain = max(accs[-2:]) - max(accs[:-2])   # bnn.train.convergence, window 2
+    assert hist["convergence"]["gain"] == pytest.approx(gain, abs=1e-3)
+    assert hist["convergence"]["converged"] == (gain <= 1.0)
 
     counts = tmp_path / "counts"
     counts.write_text("[ " + " ".join(["10"] * NUM_PDFS) + " ]\n")
@@ -155,3 +159,39 @@ def test_two_process_ddp_training_on_cpu(corpus, tmp_path, bnn_env):
     total = sum(m.shape[0] for m in kaldiio.load_scp(f"{corpus}/feats.scp").values())
     assert 0.7 * total < hist["epochs"][-1]["train_frames"] <= 0.95 * total
     assert (out / "final.pt").exists()
+
+
+def test_convergence_rule_on_hand_computed_histories():
+    """gain = max(acc[-W:]) - max(acc[:-W]) over the initial and per-epoch CV accuracies."""
+    from bnn.train.convergence import check
+
+    def hist(accs):
+        return {"initial_cv": {"acc": accs[0]}, "epochs": [{"cv_acc": a} for a in accs[1:]]}
+
+    # still climbing: max(70, 71) - max(20, 50) = 21 > 1
+    rec = check(hist([20.0, 50.0, 70.0, 71.0]))
+    assert rec["converged"] is False and rec["gain"] == pytest.approx(21.0) and rec["window"] == 2
+    # levelled off: max(80.5, 80.9) - max(20, 80) = 0.9 <= 1
+    rec = check(hist([20.0, 80.0, 80.5, 80.9]))
+    assert rec["converged"] is True and rec["gain"] == pytest.approx(0.9)
+    # a worse last epoch (newbob rejection) is no gain: max(60, 59) - max(20, 60.5) < 0
+    assert check(hist([20.0, 60.5, 60.0, 59.0]))["converged"] is True
+    # one epoch: the window shrinks to 1 and compares with the initial model
+    rec = check(hist([20.0, 60.0]), window=2, threshold=5.0)
+    assert rec["window"] == 1 and rec["gain"] == pytest.approx(40.0) and not rec["converged"]
+    assert check({"epochs": []}) is None
+
+
+def test_training_log_and_history_say_not_converged(corpus, tmp_path, bnn_env):
+    """One epoch from random init gains far more than the threshold on CV: warned and recorded."""
+    cfg = tmp_path / "dnn.yaml"
+    cfg.write_text(CONFIG.replace("EPOCHS", "1") + "convergence: {window: 2, threshold: 1.0}\n")
+    out = tmp_path / "dnn"
+    r = subprocess.run(train_cmd(corpus, cfg, out), env=bnn_env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    hist = json.load(open(out / "history.json"))
+    conv = hist["convergence"]
+    gain = hist["epochs"][0]["cv_acc"] - hist["initial_cv"]["acc"]
+    assert gain > 1.0 and conv["converged"] is False
+    assert conv["gain"] == pytest.approx(gain, abs=1e-3) and conv["window"] == 1
+    assert "NOT CONVERGED: CV frame accuracy still rose by" in r.stderr
