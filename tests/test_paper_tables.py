@@ -7,7 +7,7 @@ import pytest
 from bnn.decode.scoring import pick_best
 
 from bnn.results import curves, paper_tables as pt
-from bnn.results.paper_numbers import PAPERS, Finding, Paper, PaperRow
+from bnn.results.paper_numbers import PAPERS, Finding, all_rows
 from bnn.utils.errors import BnnError
 
 
@@ -127,89 +127,196 @@ def _cells(table, label):
     raise AssertionError(f"no row {label}:\n{table}")
 
 
-def test_lu_table_rows_changes_and_findings(exp, repo_root):
-    cfg = pt.load_config(str(repo_root / "egs/fsdd/conf/paper_tables.yaml"))
+def _section(text, heading):
+    start = text.index(heading)
+    end = text.find("\n### ", start + 1)
+    return text[start:end if end != -1 else len(text)]
+
+
+# ------------------------------------------------------------- the papers' numbers, from tables.md
+def _parse_tables_md(path):
+    """{paper: {table: [(label cells..., numbers...)]}} from ../shared/papers/tables.md: every
+    markdown row of every '### Table N' section, plus the one-line Table 8."""
+    import re
+    out, paper, table = {}, None, None
+    for line in open(path, encoding="utf-8"):
+        line = line.rstrip("\n")
+        if line.startswith("## "):
+            paper = "lu2017" if "Lu" in line else "qian2019"
+            out[paper] = {}
+        m = re.match(r"### (Table \d+)", line)
+        if m:
+            table = m.group(1)
+            out[paper][table] = []
+            if table == "Table 8":   # "BDNN-2048 19.7/33.0/25.1/35.1; BDNN-3072 18.6/..."
+                for name, nums in re.findall(r"(BDNN-\d+) ([\d./]+)", line):
+                    out[paper][table].append([name] + [float(x) for x in nums.split("/")])
+            continue
+        if table and line.startswith("|") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if cells[0] in ("Model", "ID", "Size"):
+                continue
+            out[paper][table].append(cells)
+    return out
+
+
+def _numbers(cells):
+    nums = []
+    for c in cells:
+        try:
+            nums.append(float(c))
+        except ValueError:
+            pass
+    return nums
+
+
+def test_every_paper_number_matches_tables_md(shared_dir):
+    md = _parse_tables_md(str(shared_dir / "papers" / "tables.md"))
+    for paper in PAPERS.values():
+        for table in paper.tables():
+            rows = [r for r in paper.rows if r.table == table]
+            printed = md[paper.key][table]
+            ncol = len(paper.columns[table])
+            # printed rows, in order, each with its WER columns (the trailing ncol numbers, or the
+            # numbers after the label/size/k columns; FPS of Qian Table 5 dropped)
+            printed_wers = []
+            for cells in printed:
+                if paper.key == "qian2019" and table == "Table 8":
+                    printed_wers.append(("not converged" not in cells, tuple(cells[1:])))
+                    continue
+                text = " ".join(cells)
+                if "not converged" in text:
+                    printed_wers.append((False, None))
+                    continue
+                nums = _numbers(cells)
+                if paper.key == "qian2019" and table == "Table 5":
+                    nums = nums[:4] if cells[-1] == "-" else nums[:4]
+                elif paper.key == "qian2019" and table == "Table 7":
+                    nums = nums[-4:]
+                else:
+                    nums = nums[-ncol:]
+                printed_wers.append((True, tuple(nums)))
+            ours = [r for r in rows if not r.label.startswith("Baseline (Table 1)")]
+            if paper.key == "qian2019" and table == "Table 8":
+                ours = [r for r in rows if r.key != "t8_fpdnn"]
+            assert len(ours) == len(printed_wers), (paper.key, table)
+            for r, (converged, wers) in zip(ours, printed_wers):
+                if not converged:
+                    assert r.status == "not converged" and all(x is None for x in r.wers), r.key
+                else:
+                    assert r.status == "" and r.wers == wers, (r.key, r.wers, wers)
+    # Qian Table 5 frames/s and the shared FPDNN row of Tables 7-8 (printed in Table 5)
+    t5 = {c[0]: c[-1] for c in md["qian2019"]["Table 5"]}
+    from bnn.results.paper_numbers import QIAN_T5_FPS, QIAN2019
+    for key, fps in QIAN_T5_FPS.items():
+        assert float(t5[QIAN2019.row(key).label]) == fps
+    assert QIAN2019.row("t8_fpdnn").wers == QIAN2019.row("t5_fpdnn").wers
+
+
+def test_rows_reference_configs_baselines_and_grid():
+    import glob
+    configs = {os.path.basename(p)[:-5] for p in glob.glob(os.path.join(
+        os.path.dirname(__file__), "..", "conf", "nnet", "*.yaml"))}
+    for paper, row in all_rows():
+        assert row.config in configs, row.key
+        assert row.baseline is None or paper.row(row.baseline).table == row.table, row.key
+        assert len(row.wers) == len(paper.columns[row.table]), row.key
+    for paper in PAPERS.values():
+        keys = {r.key for r in paper.rows}
+        assert len(keys) == len(paper.rows)
+        for f in paper.findings:
+            assert set(f.rows) <= keys and f.quote and f.where.startswith("Sec."), f.key
+
+
+def test_every_finding_holds_on_the_papers_own_numbers():
+    for paper in PAPERS.values():
+        values = {r.key: (None if r.status else r.wers) for r in paper.rows}
+        for fd in paper.findings:
+            holds, detail = pt.evaluate_finding(fd, values)
+            assert holds is True, (fd.key, detail)
+
+
+def test_finding_rules_hand_computed():
+    F = Finding
+    v = {"a": (3.0, 5.0), "b": (4.0, 4.0), "c": (5.0, 6.0), "nc": (None, None)}
+    assert pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "better", ("a", "b")), v)[0] is False
+    assert pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "better", ("a", "b"), min_frac=0.5), v)[0]
+    assert pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "not_all_better", ("a", "b")), v)[0]
+    # a vs b: -25 % and +25 %
+    h, d = pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "rel_within", ("a", "b"), lo=-25, hi=25), v)
+    assert h and d == "rel. -25.0%/+25.0%"
+    assert not pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "rel_within", ("a", "b"), hi=20), v)[0]
+    # c vs b: +25 % and +50 %
+    assert pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "worse_by", ("c", "b"), lo=25), v)[0]
+    assert not pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "worse_by", ("c", "b"), lo=30), v)[0]
+    assert pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "abs_within", ("c", "b"), lo=1, hi=2), v)[0]
+    assert pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "ordered", ("b", "c")), v)[0]
+    assert not pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "ordered", ("a", "b", "c")), v)[0]
+    # spread of a, b: (4-3)/3 = 33.3 % and (5-4)/4 = 25 %
+    h, d = pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "spread", ("a", "b"), hi=34), v)
+    assert h and d == "spread 33.3%/25.0%"
+    h, d = pt.evaluate_finding(F("x", "T", "q", "Sec. 1", "better", ("a", "nc")), v)
+    assert h is None and "nc" in d
+
+
+def _per_utt(d, errors, words=10, n=20):
+    det = os.path.join(d, "scoring_kaldi", "wer_details")
+    os.makedirs(det, exist_ok=True)
+    with open(os.path.join(det, "per_utt"), "w") as f:
+        for i in range(n):
+            e = errors[i] if isinstance(errors, list) else errors
+            f.write(f"u{i:02d} #csid {words - min(e, words)} {min(e, words)} {max(e - words, 0)} 0\n")
+
+
+def test_lu_table1_rows_changes_significance_and_findings(exp):
+    # per-utterance details for the test decodes: dnn_float 8 errors / 200 words, lu_bw_p0 9
+    for name, errs in (("dnn_float", [1] * 8 + [0] * 12), ("lu_bw_p0", [1] * 9 + [0] * 11),
+                       ("lu_bw_p001", [1] * 10 + [0] * 10)):
+        _per_utt(os.path.join(exp, name, "decode_test"), errs)
+    cfg = pt.load_config(None)
+    cfg.reference_systems = ["mono"]
     text = pt.render(cfg, exp)
     assert text.startswith(pt.BEGIN_MARK) and text.rstrip().endswith(pt.END_MARK)
-    base = _cells(text, "float DNN (sigmoid)")
-    assert base[1:5] == ["dnn_float", "8.00", "4.00", "(baseline)"]
-    bw0 = _cells(text, "binary weights, p=0, input+softmax fixed")
-    assert bw0[1:5] == ["lu_bw_p0", "8.00", "4.50", "+12.5"]
-    assert bw0[5] == pt.DASH and bw0[6] == pt.DASH    # paper numbers not available
-    assert "yes: +12.5% <= 20%" in bw0[7]
-    bw1 = _cells(text, "binary weights, p=0.01, input+softmax fixed")
-    assert bw1[4] == "+25.0" and "no: +25.0% > 20%" in bw1[7]
-    k1 = _cells(text, "binary activations (0,1), k=1")
-    assert k1[3:5] == ["3.00", "-25.0"]
-    assert "yes: 3.00 < 3.50 (lu_ba_k1_pm1)" in k1[7]
-    # missing system: a row of dashes, and the finding says what is missing
-    k2 = _cells(text, "binary activations (0,1), k=2")
-    assert k2[1:5] == ["lu_ba_k2_01", pt.DASH, pt.DASH, pt.DASH]
-    assert "(missing: lu_ba_k2_01)" in k2[7]
+    t1 = _section(text, "### lu2017 Table 1")
+    base = _cells(t1, "Baseline")
+    assert base[1:8] == ["dnn_sigmoid_6x1024", "dnn_float", "8.00", "4.00", "6.8 / 3.8",
+                         "(baseline)", "(baseline)"]
+    bw0 = _cells(t1, "Binary weights (p = 0), input fixed, softmax fixed")
+    # paper: 7.7 vs 6.8 = +13.2 %, 4.8 vs 3.8 = +26.3 %; ours: dev 8 vs 8 = 0, test 4.5 vs 4.0
+    assert bw0[1:7] == ["lu_binary_weights_p0", "lu_bw_p0", "8.00", "4.50", "7.7 / 4.8",
+                        "+13.2 / +26.3"]
+    assert bw0[7] == "+0.0 / +12.5 (n.s.)"        # one utterance more wrong: not significant
+    assert "n.s." in bw0[8] and "P(better)=0.00" in bw0[8]
+    missing = _cells(t1, "Binary weights (p = 0), input binary, softmax binary")
+    assert missing[2:5] == ["lu_bw_p0_binary_io", pt.DASH, pt.DASH]
+    # findings: paper side holds; ours decided on (dev, test)
+    row = _cells(t1, '"[the fixed input/softmax binary weight nets] are around 1% absolute worse '
+                     'than our baseline"')
+    assert row[3] == "yes: abs. +0.90/+1.00" and row[4] == "yes: abs. +0.00/+0.50"
+    t3 = _section(text, "### lu2017 Table 3")
+    nc = _cells(t3, "Binary weights 1024 (0,1)")
+    assert nc[5:7] == ["not converged", pt.DASH]
+    fd = _cells(t3, '"Using (0, 1) for binary activations, however, we achieved lower WER"')
+    assert fd[3] == "yes: 7.2/4.1 vs 8.2/4.4 (better on 2/2, need 2)"
+    assert fd[4] == "no: 8/3 vs 8/3.5 (better on 1/2, need 2)"     # dev tie: not better
     assert "Reference mono: dev 8.00, test 10.00" in text
-    # Qian: everything but the float DNN is missing -> dashes, no crash
-    kd = _cells(text, "BDNN + KD, lambda=0.5")
-    assert kd[1:5] == ["qian_bdnn_kd05", pt.DASH, pt.DASH, pt.DASH]
     assert "Not (yet) decoded/scored:" in text and "qian_bcnn" in text
 
 
-def test_paper_relative_change_and_cnn_family_baseline():
-    paper = Paper("p", "P", "cite", "eval", rows=[
-        PaperRow("dnn", "float DNN", "T1 r1", None, test_wer=10.0),
-        PaperRow("b", "binary", "T1 r2", "dnn", test_wer=12.5),
-        PaperRow("cnn", "float CNN", "T2 r1", None, test_wer=8.0),
-        PaperRow("bc", "binary CNN", "T2 r2", "cnn", test_wer=None, note="not found"),
-    ])
-    W = pt.Wer
-    res = {"d": pt.SystemResult("d", W(1, 10), W(5, 100)), "x": pt.SystemResult("x", W(1, 10), W(6, 100)),
-           "c": pt.SystemResult("c", W(1, 10), W(4, 100)), "y": pt.SystemResult("y", W(1, 10), W(3, 100))}
-    t = pt.paper_table(paper, {"dnn": "d", "b": "x", "cnn": "c", "bc": "y"}, res, "dev", "test")
-    assert _cells(t, "binary")[4:7] == ["+20.0", "12.50", "+25.0"]
-    # the binary CNN is compared with the float CNN (4.00 -> 3.00), not the DNN
-    assert _cells(t, "binary CNN")[4:7] == ["-25.0", pt.DASH, pt.DASH]
-    assert "Paper WER —: not found" in t
-
-
-def _ours(**wers):
-    return {k: (pt.SystemResult(k, None, pt.Wer(e, 100)) if e is not None else None) for k, e in wers.items()}
-
-
-def test_finding_rules():
-    paper = Paper("p", "P", "c", "t", rows=[PaperRow("base", "b", "w"), PaperRow("a", "a", "w", "base"),
-                                             PaperRow("o", "o", "w", "base")])
-    m = {"base": "sys_base", "a": "sys_a", "o": "sys_o"}
-    better = Finding("a", "better_than", "a better", "src", other="o")
-    assert pt.evaluate_finding(better, _ours(base=4, a=3, o=4), paper, m).startswith("yes")
-    assert pt.evaluate_finding(better, _ours(base=4, a=4, o=4), paper, m) == "no: 4.00 = 4.00 (sys_o)"
-    assert pt.evaluate_finding(better, _ours(base=4, a=5, o=4), paper, m).startswith("no: 5.00 > 4.00")
-    assert pt.evaluate_finding(better, _ours(base=4, a=5, o=None), paper, m) == "— (missing: sys_o)"
-    close = Finding("a", "close_to_baseline", "close", "src", threshold=20.0)
-    assert pt.evaluate_finding(close, _ours(base=10, a=12, o=1), paper, m) == "yes: +20.0% <= 20%"
-    assert pt.evaluate_finding(close, _ours(base=10, a=13, o=1), paper, m) == "no: +30.0% > 20%"
-    assert pt.evaluate_finding(close, _ours(base=0, a=0, o=1), paper, m).startswith("yes")
-    assert pt.evaluate_finding(close, _ours(base=0, a=1, o=1), paper, m).startswith("no")
-    assert pt.evaluate_finding(close, _ours(base=None, a=1, o=1), paper, m) == "— (missing: sys_base)"
-    assert pt.evaluate_finding(better, _ours(base=4, a=3, o=4), paper, {"base": "x", "a": "y"}) == \
-        "— (no system mapped to o)"
-
-
-def test_paper_numbers_cite_tables_and_never_guess():
-    for paper in PAPERS.values():
-        keys = {r.key for r in paper.rows}
-        for r in paper.rows:
-            assert r.where and (r.baseline is None or r.baseline in keys)
-            assert r.test_wer is not None or r.note, f"{paper.key}.{r.key}: None needs a note"
-        for f in paper.findings:
-            assert f.row in keys and (f.other is None or f.other in keys) and f.source
-
-
-def test_config_errors(tmp_path):
+def test_config_overrides_tables_and_errors(tmp_path, exp):
     p = tmp_path / "c.yaml"
+    p.write_text("tables: [Table 5]\nreplications: 0\npapers:\n  qian2019: {t5_fpdnn: dnn_float}\n")
+    text = pt.render(pt.load_config(str(p)), exp)
+    assert "### qian2019 Table 5" in text and "Table 1" not in text
+    assert _cells(text, "FPDNN")[2:4] == ["dnn_float", "8.00"]
     p.write_text("papers:\n  lu2017:\n    nonsense_row: dnn_float\n")
     with pytest.raises(BnnError, match="c.yaml: papers.lu2017: unknown row 'nonsense_row'"):
         pt.load_config(str(p))
     p.write_text("papers:\n  smith2020: {}\n")
     with pytest.raises(BnnError, match="unknown paper 'smith2020'"):
+        pt.load_config(str(p))
+    p.write_text("tables: [Table 99]\n")
+    with pytest.raises(BnnError, match="tables must be"):
         pt.load_config(str(p))
     p.write_text("papers: [\n")
     with pytest.raises(BnnError, match="not valid YAML"):
@@ -235,9 +342,10 @@ def test_cli_appends_and_writes(exp, tmp_path, repo_root, capsys):
     _main(["--config", cfg, "--append-to", str(results), exp])
     text = results.read_text()
     assert text.startswith("# FSDD\n") and text.count(pt.BEGIN_MARK) == 1
-    assert "| binary weights, p=0, input+softmax fixed | lu_bw_p0 |" in capsys.readouterr().out
+    assert "| Binary weights (p = 0), input fixed, softmax fixed | lu_binary_weights_p0 | lu_bw_p0 |" \
+        in capsys.readouterr().out
     out = tmp_path / "tables.md"
-    _main(["--config", cfg, "--output", str(out), exp])
+    _main(["--output", str(out), exp])
     assert out.read_text().startswith(pt.BEGIN_MARK)
     with pytest.raises(BnnError, match="no such experiment directory"):
         _main(["--config", cfg, "--output", str(out), str(tmp_path / "nope")])

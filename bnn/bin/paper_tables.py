@@ -1,13 +1,16 @@
-"""bnn-paper-tables: RESULTS tables in the shape of Lu et al. 2017 and Qian & Xiang 2019.
+"""bnn-paper-tables: RESULTS tables in the shape of Lu et al. 2017 Tables 1-4 and Qian & Xiang 2019 Tables 5-9.
 
 Usage: bnn-paper-tables [--config conf/paper_tables.yaml] [--append-to RESULTS.md | --output F] <exp-dir>
-e.g.: bnn-paper-tables --config conf/paper_tables.yaml exp
+e.g.: bnn-paper-tables exp
+e.g.: bnn-paper-tables --config conf/paper_tables.yaml --append-to RESULTS.md exp
 
-One markdown table per paper (rows: the paper rows the config maps to exp/<system>): our dev and
-test WER (test at the LM weight/penalty best on dev), relative change vs our float baseline, the
-paper's WER and relative change, and whether each named finding reproduces (bnn.results.paper_tables).
-The block is printed, and replaces an earlier block in (or is appended to) --append-to, or is
-written alone to --output (atomically).
+One markdown table per paper table (rows and numbers: bnn/results/paper_numbers.py; systems
+exp/<system> as named in conf/paper_grid.txt, or overridden by --config): paper row, our config,
+our dev and test WER (test at the LM weight/penalty best on dev), the paper's WER, both relative
+changes against each side's baseline row, bootstrap significance against our baseline, and for
+every finding the paper states whether it holds on the paper's numbers and on ours
+(bnn.results.paper_tables).  The block is printed, and replaces an earlier block in (or is
+appended to) --append-to, or is written alone to --output (atomically).
 """
 import os
 import sys
@@ -20,8 +23,9 @@ from bnn.utils.fileio import atomic_write
 
 def _main(argv=None):
     p = make_parser(__doc__.split("\n")[0], prog="bnn-paper-tables")
-    p.add_argument("--config", default="conf/paper_tables.yaml",
-                   help="YAML mapping paper rows to system names")
+    p.add_argument("--config", default="",
+                   help="optional YAML: dev/test set names, reference systems, tables to show, "
+                        "per-row system overrides ('': the defaults)")
     p.add_argument("--append-to", default="RESULTS.md",
                    help="markdown file the tables are appended to (an earlier block is replaced); "
                         "'' to only print")
@@ -29,7 +33,7 @@ def _main(argv=None):
     p.add_argument("exp_dir", help="experiment dir holding <system>/decode_<set>/wer_*")
     args = p.parse_args(argv)
     setup_logging(args.verbose)
-    cfg = load_config(args.config)
+    cfg = load_config(args.config or None)
     block = render(cfg, args.exp_dir)
     if args.output:
         with atomic_write(args.output) as f:
