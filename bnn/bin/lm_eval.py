@@ -39,8 +39,10 @@ def lm_eval(argv=None) -> int:
         print(f"{args.model} {text}: ppl {out['ppl'][text]:.2f} ({ids.numel()} tokens, {100 * oov:.2f}% <unk>)")
     if args.export:
         export_packed(model, args.export)
-        shutil.copyfile(os.path.join(os.path.dirname(args.model) if args.model.endswith(".npz") else args.model,
-                                     "words.txt"), os.path.join(os.path.dirname(args.export) or ".", "words.txt"))
+        src = os.path.join(os.path.dirname(args.model) if args.model.endswith(".npz") else args.model, "words.txt")
+        dst = os.path.join(os.path.dirname(args.export) or ".", "words.txt")
+        if not (os.path.exists(dst) and os.path.samefile(src, dst)):
+            shutil.copyfile(src, dst)
         out["export"] = args.export
         out["export_file_bytes"] = file_bytes(args.export)
     print(f"{args.model}: {st.n_binary} binary + {st.n_scale} scale + {st.n_real} real parameters; "

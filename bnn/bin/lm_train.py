@@ -12,6 +12,8 @@ def lm_train(argv=None) -> int:
     p.add_argument("--heldout-fraction", type=float, default=0.1)
     p.add_argument("--utt-ids", action="store_true", help="text lines start with an utterance id (Kaldi text)")
     p.add_argument("--vocab", default="", help="existing words.txt (one word a line, <eos> <unk> first)")
+    p.add_argument("--vocab-from-symbols", default="", help="Kaldi words.txt whose words (without <eps>, #*, "
+                   "<s>, </s>) form the vocabulary")
     p.add_argument("--min-count", type=int, default=1, help="words seen fewer times become <unk>")
     p.add_argument("--emb-dim", type=int, default=256)
     p.add_argument("--hidden", type=int, default=256)
@@ -37,7 +39,7 @@ def lm_train(argv=None) -> int:
     setup_logging(args.verbose)
     import torch
 
-    from bnn.lm.data import Vocab, build_vocab, read_sentences, split_heldout, tokens
+    from bnn.lm.data import Vocab, build_vocab, read_sentences, split_heldout, tokens, vocab_from_symbols
     from bnn.lm.model import BinaryConfig, LMConfig
     from bnn.lm.train import load_model, train_lm
     from bnn.utils.errors import BnnError
@@ -47,7 +49,12 @@ def lm_train(argv=None) -> int:
         heldout = read_sentences(args.heldout_text, args.utt_ids)
     else:
         train, heldout = split_heldout(args.train_text, args.heldout_fraction, args.utt_ids)
-    vocab = Vocab.read(args.vocab) if args.vocab else build_vocab(train, args.min_count)
+    if args.vocab:
+        vocab = Vocab.read(args.vocab)
+    elif args.vocab_from_symbols:
+        vocab = vocab_from_symbols(args.vocab_from_symbols)
+    else:
+        vocab = build_vocab(train, args.min_count)
     os.makedirs(args.out_dir, exist_ok=True)
     vocab.write(os.path.join(args.out_dir, "words.txt"))
     teacher = None

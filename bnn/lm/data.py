@@ -82,6 +82,22 @@ def build_vocab(sentences: Iterable[Sequence[str]], min_count: int = 1, max_size
     return Vocab(words)
 
 
+def vocab_from_symbols(path: str) -> Vocab:
+    """The words of a Kaldi symbol table (``words.txt``) without ``<eps>``, ``#...``, ``<s>``, ``</s>``."""
+    words = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if parts and parts[0] not in ("<eps>", "<s>", "</s>") and not parts[0].startswith("#"):
+                    words.append(parts[0])
+    except OSError as err:
+        raise BnnError(f"{path}: cannot read symbol table ({err.strerror})") from None
+    if not words:
+        raise BnnError(f"{path}: no words")
+    return Vocab(words)
+
+
 def tokens(sentences: Iterable[Sequence[str]], vocab: Vocab) -> torch.Tensor:
     """The id stream ``w1 .. wn <eos> w1 .. <eos>`` of a corpus (int64)."""
     ids: List[int] = []
