@@ -1,20 +1,22 @@
-"""Lattice-faster decoding of per-frame scores with a Kaldi HCLG graph (kaldi-hmm-gmm).
+"""Decoding per-frame scores with a Kaldi HCLG graph.
 
-Mapped decoding follows Kaldi's ``latgen-faster-mapped`` (src/bin/latgen-faster-mapped.cc) and
-``DecodableMatrixScaledMapped`` (src/decoder/decodable-matrix.h): the log-likelihood of
-transition-id ``t`` at frame ``i`` is ``acoustic_scale * M[i, tid2pdf[t]]`` for a (frames x
-num-pdfs) matrix ``M``.  kaldi-hmm-gmm's ``DecodableCtc(X)`` returns ``X[i, t - 1]`` for index
-``t``, so decoding ``DecodableCtc(acoustic_scale * M[:, tid2pdf[1:]])`` is exactly the mapped
-decodable.  GMM decoding (``gmm-latgen-faster``) uses ``DecodableAmDiagGmmScaled``.
+:class:`LatticeDecoder` is the toolkit's own lattice-generating search (C++ extension
+``bnn.decode._latgen``, see ``bnn/decode/csrc/latgen.cpp``) with the semantics of Kaldi's
+``LatticeFasterDecoder`` + ``DeterminizeLatticePruned``: it needs only the transition-id -> pdf map
+and the graph, so it decodes with any Kaldi model (monophone or triphone) and writes Kaldi
+``CompactLattice`` s (:mod:`bnn.decode.lattice_io`).  Mapped decoding follows Kaldi's
+``latgen-faster-mapped`` (src/bin/latgen-faster-mapped.cc) and ``DecodableMatrixScaledMapped``
+(src/decoder/decodable-matrix.h): the log-likelihood of transition-id ``t`` at frame ``i`` is
+``acoustic_scale * M[i, tid2pdf[t]]`` for a (frames x num-pdfs) matrix ``M``.  GMM decoding feeds
+the GMM's per-pdf log-likelihoods to the same search, which is what Kaldi's
+``DecodableAmDiagGmmScaled`` computes (``scale * LogLikelihoodZeroBased(frame, pdf)``).
 
-kaldi-hmm-gmm 1.1.4 exposes only the decoder's best path (``decode_utterance_lattice_faster``
-returns alignment, words and likelihood; the lattice stays inside C++), so no Kaldi lattices are
-written.  Scoring instead re-decodes per (LM weight, word insertion penalty): Kaldi's
-``steps/score_kaldi.sh`` takes the best path of the lattice with costs
-``graph + wip * #words + acoustic / LMWT`` (``lattice-scale --inv-acoustic-scale=LMWT``,
-``lattice-add-penalty``, ``lattice-best-path``); decoding with ``acoustic_scale = 1 / LMWT`` on a
-graph whose word arcs carry an extra cost ``wip`` minimises the same quantity (without the lattice
-beam's pruning).  The expensive step (the acoustic model) runs once; the C++ search is cheap.
+Scoring decodes once and takes every (LM weight, penalty) from the lattice, as Kaldi's
+``steps/score_kaldi.sh`` (see :mod:`bnn.decode.scoring`).
+
+:class:`GraphDecoder` is the earlier best-path search on kaldi-hmm-gmm (monophone models only; it
+re-decodes once per LM weight and penalty, ``sweep``); it is kept for ``tests/test_graph.py`` and as
+the baseline of ``bnn-bench-decode``.
 """
 import logging
 import math
@@ -49,6 +51,7 @@ class DecodeResult:
     likelihood: float
     num_frames: int
     partial: bool = False
+    lattice: Optional[object] = None  # bnn.decode.lattice_io.CompactLattice (LatticeDecoder)
 
 
 @dataclass
@@ -207,6 +210,122 @@ class GraphDecoder:
                 res = self.decode_loglikes(key, loglikes, 1.0 / float(lmwt), wip)
                 out[(lmwt, wip)] = res.words if res.ok else None
         return out
+
+
+def graph_csr(fa):
+    """CSR arrays (start, finals, offsets, ilabel, olabel, weight, nextstate) of FstArrays."""
+    n = fa.num_states
+    if fa.num_arcs and np.any(np.diff(fa.arc_state) < 0):
+        order = np.argsort(fa.arc_state, kind="stable")
+        arcs, arc_state = fa.arcs[order], fa.arc_state[order]
+    else:
+        arcs, arc_state = fa.arcs, fa.arc_state
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    if fa.num_arcs:
+        offsets[1:] = np.cumsum(np.bincount(arc_state, minlength=n))
+    return (fa.start, np.ascontiguousarray(fa.finals, dtype=np.float32), offsets,
+            np.ascontiguousarray(arcs["ilabel"], dtype=np.int32),
+            np.ascontiguousarray(arcs["olabel"], dtype=np.int32),
+            np.ascontiguousarray(arcs["weight"], dtype=np.float32),
+            np.ascontiguousarray(arcs["nextstate"], dtype=np.int32))
+
+
+def load_tid2pdf(model_path: str):
+    """(tid -> pdf int32 array with entry 0 unused, num_pdfs) of any Kaldi model file, from the
+    toolkit's own TransitionModel reader (monophone and triphone models alike)."""
+    from bnn.kaldi.model_io import read_model
+    trans, am = read_model(model_path)
+    tid2pdf = np.asarray(trans.pdf_array(), dtype=np.int32).copy()
+    tid2pdf[0] = 0
+    return tid2pdf, int(trans.num_pdfs), trans, am
+
+
+class LatticeDecoder:
+    """The toolkit's lattice-generating decoder over an HCLG graph (vector or const OpenFst file).
+
+    ``decode_loglikes(key, M)`` runs the C++ search (Kaldi ``LatticeFasterDecoder`` semantics) on
+    the (frames x num-pdfs) matrix ``M`` and returns a :class:`DecodeResult` with the best path
+    (words, transition-id alignment, likelihood = -(graph + acoustic cost) at the decoding acoustic
+    scale, as latgen-faster-mapped logs it) and ``lattice``: the determinized word lattice
+    (CompactLattice) with acoustic costs divided by the acoustic scale again, as Kaldi writes it.
+    """
+
+    def __init__(self, hclg_path: str, tid2pdf: np.ndarray, num_pdfs: int, opts: DecodeOptions,
+                 prune_interval: int = 25, beam_delta: float = 0.5, prune_scale: float = 0.1,
+                 determinize: bool = True, max_det_states: int = 200000):
+        try:
+            from bnn.decode import _latgen
+        except ImportError as err:
+            raise BnnError(f"the lattice decoder's C++ extension bnn.decode._latgen is not built ({err}); "
+                           "run: pip install --no-deps --no-build-isolation -e .") from None
+        self._latgen = _latgen
+        self.path = hclg_path
+        self.opts = opts
+        fa = read_fst_arrays(hclg_path)
+        if fa.num_states == 0:
+            raise BnnError(f"{hclg_path}: empty decoding graph")
+        self.tid2pdf = np.ascontiguousarray(tid2pdf, dtype=np.int32)
+        self.num_pdfs = int(num_pdfs)
+        max_tid = int(fa.arcs["ilabel"].max()) if fa.num_arcs else 0
+        if max_tid >= len(self.tid2pdf):
+            raise BnnError(f"{hclg_path}: graph uses transition-id {max_tid} but the model has only "
+                           f"{len(self.tid2pdf) - 1} (graph built for another model?)")
+        self.graph = _latgen.Graph(*graph_csr(fa))
+        self.extra = dict(prune_interval=prune_interval, beam_delta=beam_delta, prune_scale=prune_scale,
+                          determinize=determinize, max_det_states=max_det_states)
+        self.last_info: Dict[str, object] = {}
+
+    def search(self, loglikes: np.ndarray, acoustic_scale: Optional[float] = None) -> dict:
+        """The raw result dict of the C++ search (see latgen.cpp ``decode``)."""
+        mat = np.ascontiguousarray(loglikes, dtype=np.float32)
+        if mat.ndim != 2 or mat.shape[1] != self.num_pdfs:
+            raise BnnError(f"score matrix of shape {mat.shape} does not match the model's {self.num_pdfs} pdfs")
+        o = self.opts
+        scale = o.acoustic_scale if acoustic_scale is None else acoustic_scale
+        return self._latgen.decode(self.graph, mat, self.tid2pdf, float(scale), float(o.beam),
+                                   int(min(o.max_active, 2147483647)), int(o.min_active), float(o.lattice_beam),
+                                   int(self.extra["prune_interval"]), float(self.extra["beam_delta"]),
+                                   float(self.extra["prune_scale"]), bool(self.extra["determinize"]),
+                                   int(self.extra["max_det_states"]))
+
+    def decode_loglikes(self, key: str, loglikes: np.ndarray, acoustic_scale: Optional[float] = None) -> DecodeResult:
+        r = self.search(loglikes, acoustic_scale)
+        self.last_info = {k: r[k] for k in ("raw_states", "clat_states", "links", "det_complete", "det_beam")}
+        n = int(r["num_frames"])
+        if not r["ok"] or not r["have_best"]:
+            return DecodeResult(False, [], [], float("-inf"), n)
+        if not r["det_complete"]:
+            log.warning("Determinization finished earlier than the beam for utterance %s (beam %.3g)",
+                        key, r["det_beam"])
+        partial = not r["reached_final"]
+        words = np.frombuffer(r["words"], dtype=np.int32).tolist()
+        ali = np.frombuffer(r["alignment"], dtype=np.int32).tolist()
+        like = -(float(r["graph_cost"]) + float(r["acoustic_cost"]))
+        lat = _compact_from_result(r) if self.extra["determinize"] else None
+        ok = (not partial) or self.opts.allow_partial
+        return DecodeResult(ok, words, ali, like, n, partial, lat)
+
+
+def _compact_from_result(r: dict):
+    from bnn.decode.lattice_io import CompactLattice
+    src = np.frombuffer(r["arc_src"], dtype=np.int32).tolist()
+    dst = np.frombuffer(r["arc_dst"], dtype=np.int32).tolist()
+    word = np.frombuffer(r["arc_word"], dtype=np.int32).tolist()
+    g = np.frombuffer(r["arc_g"], dtype=np.float32).tolist()
+    a = np.frombuffer(r["arc_a"], dtype=np.float32).tolist()
+    off = np.frombuffer(r["arc_off"], dtype=np.int64).tolist()
+    tids = np.frombuffer(r["arc_tids"], dtype=np.int32).tolist()
+    n = int(r["clat_states"])
+    arcs = [[] for _ in range(n)]
+    for i in range(len(src)):
+        arcs[src[i]].append((word[i], g[i], a[i], tuple(tids[off[i]:off[i + 1]]), dst[i]))
+    fs = np.frombuffer(r["final_state"], dtype=np.int32).tolist()
+    fg = np.frombuffer(r["final_g"], dtype=np.float32).tolist()
+    fa = np.frombuffer(r["final_a"], dtype=np.float32).tolist()
+    foff = np.frombuffer(r["final_off"], dtype=np.int64).tolist()
+    ftids = np.frombuffer(r["final_tids"], dtype=np.int32).tolist()
+    finals = {fs[i]: (fg[i], fa[i], tuple(ftids[foff[i]:foff[i + 1]])) for i in range(len(fs))}
+    return CompactLattice(0 if n else -1, arcs, finals)
 
 
 def read_symbol_table(path: str) -> Dict[int, str]:
