@@ -391,3 +391,50 @@ def test_plot_curves_png(tmp_path):
     assert not [p for p in os.listdir(out.parent) if p.endswith(".tmp")]
     with pytest.raises(BnnError, match="--labels has 1 names for 2"):
         _main(["--output", str(out), "--labels", "a", str(tmp_path / "dnn_float"), str(tmp_path / "lu_bw_p0")])
+
+
+# ----------------------------------------------------------------------------- Pareto picture
+def _size_file(d, deployed):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "model_size.txt"), "w") as f:
+        f.write("| layer | update | kernel params | other params | bytes as trained | "
+                "bytes as deployed | ratio |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n"
+                f"| input | real | 10 | 1 | 44 | 44 | 1.0x |\n"
+                f"| total |  | 10 | 1 | 44 | {deployed} | 1.0x |\n")
+
+
+def _decode_log(d, jobs):
+    os.makedirs(os.path.join(d, "log"), exist_ok=True)
+    for i, (frames, fps, engine) in enumerate(jobs, 1):
+        with open(os.path.join(d, "log", f"decode.{i}.log"), "w") as f:
+            f.write(f"bnn-forward ...\nINFO Done 3 utterances, {frames} frames, 10.0 frames/s "
+                    f"(network {fps} frames/s, engine {engine})\n# Ended (code 0)\n")
+
+
+def test_pareto_points_fronts_and_plot(exp, tmp_path):
+    from bnn.results import pareto
+    # dnn_float: test 4.00 %, 4000 bytes; lu_bw_p0: 4.50 %, 500 bytes; lu_bw_p001: 5.00 %,
+    # 600 bytes (dominated on size by lu_bw_p0)
+    for name, nbytes in (("dnn_float", 4000), ("lu_bw_p0", 500), ("lu_bw_p001", 600)):
+        _size_file(os.path.join(exp, name), nbytes)
+    # two jobs: 100 frames at 1000/s + 300 frames at 3000/s = 400 frames in 0.2 s = 2000/s
+    _decode_log(os.path.join(exp, "dnn_float", "decode_test"), [(100, 1000.0, "torch"),
+                                                                (300, 3000.0, "torch")])
+    _decode_log(os.path.join(exp, "lu_bw_p0", "decode_test"), [(400, 1000.0, "torch")])
+    _decode_log(os.path.join(exp, "lu_bw_p001", "decode_test"), [(400, 8000.0, "torch")])
+    pts = {p.system: p for p in pareto.collect_points(exp)}
+    assert set(pts) == {"dnn_float", "lu_bw_p0", "lu_bw_p001"}
+    assert pts["dnn_float"].frames_per_sec == pytest.approx(2000.0)
+    assert (pts["lu_bw_p0"].wer, pts["lu_bw_p0"].deployed_bytes) == (4.5, 500)
+    size_front = [p.system for p in pareto.pareto_front(list(pts.values()), "deployed_bytes", False)]
+    assert size_front == ["lu_bw_p0", "dnn_float"]
+    speed_front = [p.system for p in pareto.pareto_front(list(pts.values()), "frames_per_sec", True)]
+    assert speed_front == ["dnn_float", "lu_bw_p001"]      # lu_bw_p0: slower and worse than dnn
+    from bnn.bin.plot_pareto import _main
+    out, md = tmp_path / "pareto.png", tmp_path / "pareto.md"
+    assert _main(["--output", str(out), "--table", str(md), exp]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| lu_bw_p0 | torch | 4.50 | 500 | 1000 | yes / no |" in md.read_text()
+    with pytest.raises(BnnError, match="with a 'total' row"):
+        (tmp_path / "bad.txt").write_text("| layer | x |\n")
+        pareto.read_deployed_bytes(str(tmp_path / "bad.txt"))
