@@ -112,3 +112,61 @@ def test_registry_and_errors():
         q.get_quantizer({"name": "ste_sign", "values": "1,2"})
     with pytest.raises(BnnError, match="bad options"):
         q.get_quantizer({"name": "sign", "k": 2})
+
+
+def test_zero_one_weight_binarizer_identity_gradient():
+    # Lu Table 3 "(0,1) binary weights": forward 1{w > 0}, gradient passed unchanged (Alg. 1)
+    w = torch.tensor([-0.5, 0.0, 0.3, 1.0], requires_grad=True)
+    quant = q.get_quantizer({"name": "sign", "values": "0,1"})
+    y = quant(w)
+    assert y.tolist() == [0.0, 0.0, 1.0, 1.0]
+    (y * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert w.grad.tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert quant.config() == {"name": "sign", "values": "0,1"}
+    assert q.get_quantizer("sign").config() == {"name": "sign"}
+
+
+def test_bn_reestimation_uses_the_deterministic_network():
+    """AcousticModel.reestimate_bn_stats_: running statistics of every BN layer equal the
+    average batch statistics of the eval-mode (Sign, Eq. 8) network, computed here by hand."""
+    from bnn.nn.models import build_model
+    torch.manual_seed(0)
+    cfg = {"type": "dnn", "hidden_dim": 6, "num_hidden": 2, "activation": "hardtanh_binary",
+           "batchnorm": True, "output_batchnorm": True,
+           "binary_activation": {"name": "stochastic_sign"},
+           "weights": {"input": "real", "hidden": "binary", "output": "binary"}}
+    model = build_model(cfg, 5, 3)
+    x = torch.randn(64, 5)
+    batches = [x[:32], x[32:]]
+    # training-mode statistics (stochastic binarizer) as BN collects them during training
+    model.train()
+    with torch.no_grad():
+        for _ in range(50):
+            model(x)
+    stochastic_mean = model.blocks[1].post.bn.running_mean.clone()
+    assert model.has_stochastic_binarizer()
+    assert model.reestimate_bn_stats_(batches) == 64
+    assert not model.training
+    # by hand: each batch normalised with its own statistics, deterministic Sign
+    with torch.no_grad():
+        means = {i: [] for i in range(3)}
+        variances = {i: [] for i in range(3)}
+        for xb in batches:
+            h = xb
+            for i, block in enumerate(model.blocks):
+                c = torch.nn.functional.linear(h, block.affine.effective_weight(), block.affine.bias)
+                means[i].append(c.mean(0))
+                variances[i].append(c.var(0, unbiased=True))
+                bn = block.post.bn
+                d = (c - c.mean(0)) / torch.sqrt(c.var(0, unbiased=False) + bn.eps) * bn.weight + bn.bias
+                h = torch.where(d > 0, 1.0, -1.0)
+        for i, block in enumerate(model.blocks):
+            bn = block.post.bn
+            assert torch.allclose(bn.running_mean, torch.stack(means[i]).mean(0), atol=1e-5), i
+            assert torch.allclose(bn.running_var, torch.stack(variances[i]).mean(0), atol=1e-4), i
+    # the deterministic statistics differ from the stochastic training-mode ones (layer 2)
+    assert not torch.allclose(model.blocks[1].post.bn.running_mean, stochastic_mean, atol=1e-3)
+    # momentum restored for further training
+    assert model.blocks[1].post.bn.momentum == 0.1
+    with pytest.raises(BnnError, match="no frames"):
+        model.reestimate_bn_stats_([x[:1]])
