@@ -2,22 +2,26 @@
 
 Command lines follow Kaldi's src/bin/latgen-faster-mapped.cc and src/gmmbin/gmm-latgen-faster.cc:
 ``[options] <model> <HCLG> <loglikes-or-features-rspecifier> <lattice-wspecifier>
-[<words-wspecifier> [<alignments-wspecifier>]]``.
+[<words-wspecifier> [<alignments-wspecifier>]]``.  Both run the toolkit's own lattice decoder
+(:class:`bnn.decode.decoder.LatticeDecoder`) with any Kaldi model (monophone or triphone): it needs
+only the transition-id -> pdf map.  The lattice wspecifier receives Kaldi CompactLattices
+(``"ark:|gzip -c > lat.1.gz"``), acoustic costs unscaled as Kaldi writes them; words and alignments
+are the best path.  GMM decoding computes the per-pdf GMM log-likelihoods with the toolkit's
+AmDiagGmm and feeds them to the same search (Kaldi's ``DecodableAmDiagGmmScaled`` is
+``acoustic_scale * log-likelihood(frame, pdf)``, exactly the mapped decodable).
 
-Lattices: kaldi-hmm-gmm 1.1.4 does not give the decoder's lattice to Python, so the
-``<lattice-wspecifier>`` is accepted for compatibility but nothing is written to it (a warning says
-so unless it is ``ark:/dev/null``).  For scoring, ``--sweep-hyps=<file>`` writes the best word
-sequence for every ``--sweep-lm-weights`` x ``--sweep-penalties`` pair (see
-:mod:`bnn.decode.decoder`), one line ``<lmwt> <wip> <utt> <word-id>...`` each; the file appears
-(atomically) only after the whole job succeeded.
+``--sweep-hyps=<file>`` (optional) also writes the lattice's best word sequence for every
+``--sweep-lm-weights`` x ``--sweep-penalties`` pair, one line ``<lmwt> <wip> <utt> <word-id>...``
+each (the format of :func:`bnn.decode.scoring.read_sweep_hyps`); the file appears atomically
+after the whole job succeeded.
 """
 import logging
 
 import numpy as np
 
-from bnn.decode.decoder import (DecodeOptions, DecodeStats, GraphDecoder, SweepGrid, check_scores,
-                                load_am_gmm, load_transition_model, parse_floats, parse_range,
-                                read_symbol_table)
+from bnn.decode.decoder import (DecodeOptions, DecodeStats, LatticeDecoder, check_scores,
+                                load_tid2pdf, parse_floats, parse_range, read_symbol_table)
+from bnn.decode.lattice_io import best_path, write_compact_lattices
 from bnn.decode.tables import read_matrices
 from bnn.kaldi.alignments import IntVectorWriter
 from bnn.utils.cli import make_parser, setup_logging
@@ -57,11 +61,6 @@ def make_decoder_parser(prog: str, description: str, third: str):
     return p
 
 
-def _sets_candidates(args):
-    import os
-    return [os.path.join(os.path.dirname(os.path.abspath(args.fst)), "phones", "sets.int")]
-
-
 def _options(args) -> DecodeOptions:
     if args.acoustic_scale <= 0:
         raise BnnError(f"--acoustic-scale must be positive, got {args.acoustic_scale}")
@@ -69,28 +68,31 @@ def _options(args) -> DecodeOptions:
                          args.min_active, args.allow_partial)
 
 
-def _run(args, decoder: GraphDecoder, items, primary, sweep_scores):
-    """Shared loop: ``items`` yields (key, payload); ``primary(key, payload)`` -> DecodeResult;
-    ``sweep_scores(key, payload)`` -> (frames x pdfs) matrix for the sweep."""
-    if args.lattice_wspecifier not in ("ark:/dev/null", ""):
-        log.warning("lattices are not written (kaldi-hmm-gmm exposes only the best path): %s",
-                    args.lattice_wspecifier)
+def _run(args, decoder: LatticeDecoder, items):
+    """Shared loop: ``items`` yields (key, (frames x pdfs) log-likelihoods)."""
     words_table = read_symbol_table(args.word_symbol_table) if args.word_symbol_table else None
     grid = None
     if args.sweep_hyps:
-        grid = SweepGrid(parse_range(args.sweep_lm_weights) or list(range(1, 21)),
-                         parse_floats(args.sweep_penalties) or [0.0])
+        grid = (parse_range(args.sweep_lm_weights) or list(range(1, 21)),
+                parse_floats(args.sweep_penalties) or [0.0])
     sweep_lines = []
     stats = DecodeStats()
     words_w = IntVectorWriter(args.words_wspecifier) if args.words_wspecifier else None
     ali_w = IntVectorWriter(args.alignments_wspecifier) if args.alignments_wspecifier else None
-    try:
-        for key, payload in items:
-            res = primary(key, payload)
-            stats.add(res)
-            if not res.ok:
+
+    def lattices():
+        for key, mat in items:
+            res = decoder.decode_loglikes(key, mat)
+            if res.lattice is None or (not res.ok and not res.partial):
+                stats.add(res)
                 log.warning("Did not successfully decode utterance %s, len = %d", key, res.num_frames)
                 continue
+            if res.partial and not args.allow_partial:
+                log.warning("Not producing output for utterance %s since no final-state reached and "
+                            "--allow-partial=false.", key)
+                stats.add(res)  # res.ok is False here
+                continue
+            stats.add(res)
             if res.partial:
                 log.warning("Outputting partial output for utterance %s since no final-state reached", key)
             if words_table is not None:
@@ -102,10 +104,14 @@ def _run(args, decoder: GraphDecoder, items, primary, sweep_scores):
             if ali_w:
                 ali_w.write(key, res.alignment)
             if grid is not None:
-                mat = sweep_scores(key, payload)
-                for (lmwt, wip), words in decoder.sweep(key, mat, grid).items():
-                    if words is not None:
-                        sweep_lines.append(f"{lmwt} {wip} {key} " + " ".join(map(str, words)) + "\n")
+                for wip in grid[1]:
+                    for lmwt in grid[0]:
+                        w = best_path(res.lattice, 1.0, 1.0 / float(lmwt), float(wip))[0]
+                        sweep_lines.append(f"{lmwt} {wip} {key} " + " ".join(map(str, w)) + "\n")
+            yield key, res.lattice
+
+    try:
+        write_compact_lattices(args.lattice_wspecifier, lattices())
     finally:
         for w in (words_w, ali_w):
             if w:
@@ -120,57 +126,48 @@ def _run(args, decoder: GraphDecoder, items, primary, sweep_scores):
     return 0
 
 
+def _decoder(args):
+    opts = _options(args)
+    tid2pdf, num_pdfs, trans, am = load_tid2pdf(args.model)
+    return LatticeDecoder(args.fst, tid2pdf, num_pdfs, opts), am
+
+
 def latgen_faster_mapped(argv=None) -> int:
     args = make_decoder_parser(
         "bnn-latgen-faster-mapped",
-        "Decode (frames x num-pdfs) log-likelihood matrices with an HCLG graph (Kaldi latgen-faster-mapped).",
+        "Generate lattices from (frames x num-pdfs) log-likelihood matrices with an HCLG graph "
+        "(Kaldi latgen-faster-mapped).",
         "loglikes_rspecifier").parse_args(argv)
     setup_logging(args.verbose)
-    opts = _options(args)
-    tm, _ = load_transition_model(args.model, _sets_candidates(args))
-    decoder = GraphDecoder(args.fst, tm, opts)
-
-    def primary(key, mat):
-        return decoder.decode_loglikes(key, mat)
-
+    decoder, _ = _decoder(args)
     items = ((key, check_scores(key, mat, decoder.num_pdfs, args.scores_rspecifier))
              for key, mat in read_matrices(args.scores_rspecifier))
-    return _run(args, decoder, items, primary, lambda key, mat: mat)
+    return _run(args, decoder, items)
 
 
-def gmm_pdf_loglikes(khg, am, feats: np.ndarray) -> np.ndarray:
-    """(frames x num-pdfs) GMM log-likelihoods (``DecodableAmDiagGmmUnmapped``, pdf index + 1)."""
-    dec = khg.DecodableAmDiagGmmUnmapped(am, feats)
-    n, p = feats.shape[0], am.num_pdfs
-    out = np.empty((n, p), dtype=np.float32)
-    for t in range(n):
-        for j in range(p):
-            out[t, j] = dec.log_likelihood(t, j + 1)
-    return out
+def gmm_pdf_loglikes(am, feats: np.ndarray) -> np.ndarray:
+    """(frames x num-pdfs) GMM log-likelihoods of the toolkit's AmDiagGmm, as float32."""
+    return np.asarray(am.log_likelihoods(np.asarray(feats, dtype=np.float32)), dtype=np.float32)
 
 
 def gmm_latgen_faster(argv=None) -> int:
-    import kaldi_hmm_gmm as khg
     args = make_decoder_parser(
         "bnn-gmm-latgen-faster",
-        "Decode features with a GMM model and an HCLG graph (Kaldi gmm-latgen-faster).",
+        "Generate lattices from features with a GMM model and an HCLG graph (Kaldi gmm-latgen-faster).",
         "features_rspecifier").parse_args(argv)
     setup_logging(args.verbose)
-    opts = _options(args)
-    tm, am = load_am_gmm(args.model, _sets_candidates(args))
-    decoder = GraphDecoder(args.fst, tm, opts)
-    dim = am.dim
-
-    def primary(key, feats):
-        decodable = khg.DecodableAmDiagGmmScaled(am, tm, feats, opts.acoustic_scale)
-        return decoder.decode_decodable(key, decodable, feats.shape[0])
+    decoder, am = _decoder(args)
+    if am is None:
+        raise BnnError(f"{args.model}: model has no AmDiagGmm (a transition model only)")
+    if am.num_pdfs != decoder.num_pdfs:
+        raise BnnError(f"{args.model}: the GMM has {am.num_pdfs} pdfs but the transition model {decoder.num_pdfs}")
 
     def checked():
         for key, feats in read_matrices(args.scores_rspecifier):
             feats = check_scores(key, feats, None, args.scores_rspecifier)
-            if feats.shape[1] != dim:
+            if feats.shape[1] != am.dim:
                 raise BnnError(f"{args.scores_rspecifier}: utterance {key}: features have dimension "
-                               f"{feats.shape[1]} but the model expects {dim}")
-            yield key, np.ascontiguousarray(feats)
+                               f"{feats.shape[1]} but the model expects {am.dim}")
+            yield key, gmm_pdf_loglikes(am, feats)
 
-    return _run(args, decoder, checked(), primary, lambda key, feats: gmm_pdf_loglikes(khg, am, feats))
+    return _run(args, decoder, checked())

@@ -25,6 +25,7 @@ precision, cost = graph + acoustic, first strictly better predecessor kept).
 """
 import io
 import math
+import os
 import re
 import struct
 from dataclasses import dataclass, field
@@ -410,9 +411,12 @@ def write_compact_lattices(wspecifier: str, items: Iterable[Tuple[str, CompactLa
         path, scp_path = path.split(",", 1)
     elif "ark" not in opts:
         raise BnnError(f"{wspecifier}: writing needs an ark (scp alone is not writable)")
-    f = _open(path, "wb")
-    scp = _open(scp_path, "w") if scp_path else None
+    plain = path != "-" and not path.strip().endswith("|") and not path.strip().startswith("|")
+    target = path + ".tmp" if plain else path  # plain files appear only when complete
+    f = _open(target, "wb")
+    scp = _open(scp_path + ".tmp", "w") if scp_path else None
     count = 0
+    ok = False
     try:
         pos = 0
         for key, clat in items:
@@ -428,10 +432,24 @@ def write_compact_lattices(wspecifier: str, items: Iterable[Tuple[str, CompactLa
             count += 1
             if "f" in opts:
                 f.flush()
+        ok = True
     finally:
-        f.close()
+        if path == "-":
+            f.flush()
+        else:
+            f.close()
         if scp is not None:
             scp.close()
+        if plain:
+            if ok:
+                os.replace(target, path)
+            elif os.path.exists(target):
+                os.unlink(target)
+        if scp_path:
+            if ok:
+                os.replace(scp_path + ".tmp", scp_path)
+            elif os.path.exists(scp_path + ".tmp"):
+                os.unlink(scp_path + ".tmp")
     return count
 
 

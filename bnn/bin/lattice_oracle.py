@@ -1,0 +1,11 @@
+"""`bnn-lattice-oracle`: see :mod:`bnn.decode.lattice_tools`."""
+from bnn.decode.lattice_tools import lattice_oracle
+from bnn.utils.cli import run_main
+
+
+def main(argv=None):
+    run_main(lattice_oracle, argv)
+
+
+if __name__ == "__main__":
+    main()
