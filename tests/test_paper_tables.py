@@ -438,3 +438,23 @@ def test_pareto_points_fronts_and_plot(exp, tmp_path):
     with pytest.raises(BnnError, match="with a 'total' row"):
         (tmp_path / "bad.txt").write_text("| layer | x |\n")
         pareto.read_deployed_bytes(str(tmp_path / "bad.txt"))
+
+
+def test_bdnn_ablation_table(exp):
+    from bnn.results.paper_numbers import BDNN_ABLATIONS
+    make_system(exp, "dnn_float_2048", *sweep(8))     # 4.00 %
+    make_system(exp, "qian_bdnn", *sweep(12))         # 6.00 % -> +50.0 % (bound 1.5 x 33.3)
+    make_system(exp, "qian_bdnn_ste", *sweep(10))     # 5.00 % -> +25.0 %
+    cfg = pt.load_config(None)
+    text = pt.ablation_table(cfg, exp, {})
+    assert _cells(text, "qian_bdnn")[3:7] == ["8.00", "6.00", "+0.0 / +50.0", "no"]
+    assert _cells(text, "qian_bdnn_ste")[3:7] == ["8.00", "5.00", "+0.0 / +25.0", "yes"]
+    assert _cells(text, "qian_bdnn_long")[3:5] == [pt.DASH, pt.DASH]
+    # every ablation run is a line of the paper grid with its config
+    grid = {}
+    for line in open(os.path.join(os.path.dirname(__file__), "..", "conf", "paper_grid.txt")):
+        if line.strip() and not line.startswith("#"):
+            name, config = line.split()[:2]
+            grid[name] = config
+    for a in BDNN_ABLATIONS:
+        assert grid.get(a.system) == a.config, a.system
