@@ -80,7 +80,14 @@ def test_import_reads_kaldi_features_from_any_cwd(kaldi_dir, tmp_path, monkeypat
                                   ref_cmvn)
     for name in ("utt2spk", "spk2utt", "text"):
         assert (tmp_path / "d" / name).read_bytes() == (kaldi_dir / "data/test_yesno" / name).read_bytes()
-    assert not (tmp_path / "d" / "wav.scp").exists()
+    # wav.scp: paths resolved against the Kaldi dir, reading the same audio from here
+    wav = dict(ln.split(None, 1) for ln in (tmp_path / "d" / "wav.scp").read_text().splitlines())
+    ref_wav = dict(ln.split(None, 1)
+                   for ln in (kaldi_dir / "data/test_yesno/wav.scp").read_text().splitlines())
+    assert sorted(wav) == sorted(ref_wav)
+    for k, v in wav.items():
+        assert v == os.path.normpath(os.path.join(kaldi_dir, ref_wav[k].strip()))
+        assert os.path.isfile(v)
     assert tree_checksums(kaldi_dir) == before
 
 

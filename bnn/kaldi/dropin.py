@@ -43,11 +43,21 @@ WSJ_DEFAULTS = {
     "lang_dir": "data/lang",
 }
 
-# Files of a data dir copied unchanged (they hold no paths).
+# Files of a data dir copied unchanged (they hold no paths).  segments/reco2file_and_channel
+# describe the recordings of wav.scp (AMI, Switchboard); stm/glm are the NIST references of
+# eval2000/rt03 (kept beside the data for scoring by subset).
 PLAIN_FILES = ("utt2spk", "spk2utt", "text", "utt2num_frames", "utt2dur", "frame_shift",
-               "spk2gender", "utt2lang")
+               "spk2gender", "utt2lang", "segments", "reco2file_and_channel", "stm", "glm")
 # Files whose values are rxfilenames relative to the Kaldi dir.
 SCP_FILES = ("feats.scp", "cmvn.scp")
+
+# Where Kaldi's path.sh puts the tools that wav.scp pipes name ($KALDI_ROOT relative): the
+# recipes' path.sh add tools/sph2pipe_v2.5 (WSJ, Switchboard) and openfst; sox comes from the
+# system (AMI's wav.scp, Switchboard's eval2000 sph2pipe | sox).
+KALDI_TOOL_DIRS = ("tools/sph2pipe_v2.5", "tools/sph2pipe", "tools/openfst/bin",
+                   "src/featbin", "src/bin")
+# Audio file extensions whose presence is checked when they appear in a pipe command.
+_AUDIO_EXT = (".wv1", ".wv2", ".sph", ".wav", ".flac", ".WV1", ".WV2", ".SPH", ".WAV")
 
 
 # ----------------------------------------------------------------------------- the Kaldi dir
@@ -215,21 +225,26 @@ def _absolutize(value: str, kaldi_dir: str, where: str, key: str) -> str:
     return full + rest
 
 
-def import_data_dir(kaldi_dir: str, src: str, dest: str) -> int:
+def import_data_dir(kaldi_dir: str, src: str, dest: str, need_feats: bool = True) -> int:
     """Copy the Kaldi data dir ``<kaldi_dir>/<src>`` to ``dest`` with absolute scp entries.
 
     Copies :data:`PLAIN_FILES` as they are and rewrites :data:`SCP_FILES` so that every
     rxfilename resolves without the Kaldi dir as working directory (``path:offset`` becomes
     ``/abs/path:offset``; a ``cmd |`` entry becomes ``cd <kaldi_dir> && cmd |``).  Every archive
-    must exist.  ``wav.scp`` is not copied (the features exist already).  Returns the number of
-    utterances.  Each file is written atomically.
+    must exist.  ``wav.scp`` is copied the same way (:func:`import_wav_scp`; its tools and audio
+    files are checked later, by :func:`check_wav_scp`, at the start of the feature stage).
+    With ``need_feats`` false a data dir without ``feats.scp`` (only ``wav.scp``) is accepted.
+    Returns the number of utterances.  Each file is written atomically.
     """
     kaldi_dir = os.path.abspath(kaldi_dir)
     sdir = os.path.join(kaldi_dir, src)
     if not os.path.isdir(sdir):
         raise BnnError(f"{sdir}: data dir does not exist")
+    has_wav = os.path.isfile(os.path.join(sdir, "wav.scp"))
     for name in ("feats.scp", "utt2spk"):
         p = os.path.join(sdir, name)
+        if name == "feats.scp" and not need_feats and has_wav:
+            continue
         if not os.path.isfile(p):
             raise BnnError(f"{p}: missing (a data dir with features is needed)")
     if os.path.abspath(dest).startswith(kaldi_dir + os.sep):
@@ -260,13 +275,157 @@ def import_data_dir(kaldi_dir: str, src: str, dest: str) -> int:
                 data = f.read()
             with atomic_write(os.path.join(dest, name), "wb") as f:
                 f.write(data)
-    for stale in ("wav.scp", "segments"):
-        # A previous import of another layout must not leave files that no longer apply.
-        if os.path.exists(os.path.join(dest, stale)):
-            os.remove(os.path.join(dest, stale))
+        elif os.path.exists(os.path.join(dest, name)):
+            # A previous import of another layout must not leave files that no longer apply.
+            os.remove(os.path.join(dest, name))
+    if has_wav:
+        import_wav_scp(kaldi_dir, os.path.join(sdir, "wav.scp"), os.path.join(dest, "wav.scp"))
+    elif os.path.exists(os.path.join(dest, "wav.scp")):
+        os.remove(os.path.join(dest, "wav.scp"))
     if num_utts == 0:
-        raise BnnError(f"{os.path.join(sdir, 'feats.scp')}: no utterances")
+        with open(os.path.join(sdir, "utt2spk"), encoding="utf-8") as f:
+            num_utts = sum(1 for line in f if line.strip())
+    if num_utts == 0:
+        raise BnnError(f"{os.path.join(sdir, 'utt2spk')}: no utterances")
     return num_utts
+
+
+# ----------------------------------------------------------------------------- wav.scp
+def _wav_entries(path: str) -> List[Tuple[str, str]]:
+    out = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                parts = line.strip().split(None, 1)
+                if len(parts) != 2:
+                    raise BnnError(f"{path}: line {n}: expected '<recording-id> <wav-path-or-command |>'")
+                out.append((parts[0], parts[1].strip()))
+    except OSError as err:
+        raise BnnError(f"{path}: cannot read ({err.strerror})") from None
+    return out
+
+
+def import_wav_scp(kaldi_dir: str, src: str, dest: str) -> int:
+    """Write ``src`` (a Kaldi ``wav.scp``) to ``dest`` so that it reads the same audio from any
+    working directory: a file path becomes absolute (resolved against ``kaldi_dir``), a pipe
+    ``cmd |`` becomes ``cd <kaldi_dir> && cmd |`` (run where Kaldi ran it, from s5).  Nothing
+    is checked here; see :func:`check_wav_scp`.  Returns the number of entries."""
+    lines = []
+    for key, value in _wav_entries(src):
+        if value.endswith("|"):
+            lines.append(f"{key} cd {shlex.quote(kaldi_dir)} && {value}\n")
+        else:
+            m = re.fullmatch(r"(.+?)(:\d+)?", value)
+            path, rest = m.group(1), m.group(2) or ""
+            full = path if os.path.isabs(path) else os.path.normpath(os.path.join(kaldi_dir, path))
+            lines.append(f"{key} {full}{rest}\n")
+    with atomic_write(dest) as f:
+        f.writelines(lines)
+    return len(lines)
+
+
+def kaldi_root(kaldi_dir: str) -> str:
+    """``$KALDI_ROOT`` if set, else ``<kaldi_dir>/../../..`` (s5 lives in egs/<corpus>/s5, as
+    Kaldi's path.sh assumes)."""
+    env = os.environ.get("KALDI_ROOT")
+    if env:
+        return os.path.abspath(env)
+    return os.path.normpath(os.path.join(os.path.abspath(kaldi_dir), "..", "..", ".."))
+
+
+def kaldi_tool_dirs(kaldi_dir: str) -> List[str]:
+    """The directories Kaldi's path.sh adds to PATH for wav.scp pipes (:data:`KALDI_TOOL_DIRS`)."""
+    root = kaldi_root(kaldi_dir)
+    return [os.path.join(root, d) for d in KALDI_TOOL_DIRS]
+
+
+def _pipe_programs(command: str) -> List[str]:
+    """The program of each stage of a shell pipeline (``a -x f | b - |`` -> ``[a, b]``)."""
+    try:
+        lex = shlex.shlex(command, posix=True, punctuation_chars="|&;")
+        lex.whitespace_split = True
+        tokens = list(lex)
+    except ValueError:
+        return []
+    progs, expect = [], True
+    for tok in tokens:
+        if tok and set(tok) <= set("|&;"):
+            expect = True
+            continue
+        if expect:
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", tok):  # VAR=value prefix
+                continue
+            progs.append(tok)
+            expect = False
+    return progs
+
+
+def check_wav_scp(wav_scp: str, kaldi_dir: str, max_files: Optional[int] = None) -> int:
+    """Check that every entry of a Kaldi ``wav.scp`` can run, as Kaldi would run it from
+    ``kaldi_dir``: a plain path must exist; each program of a pipe (``sph2pipe -f wav -p -c 1
+    x.wv1 |``) must exist (absolute or relative path) or be found on PATH or in the tool dirs of
+    Kaldi's path.sh (:func:`kaldi_tool_dirs`), and the audio files the pipe names must exist.
+    Raises a one-line :class:`BnnError` naming ``wav_scp``, the recording, the tool and where it
+    is expected.  Returns the number of entries."""
+    import shutil
+    kd = os.path.abspath(kaldi_dir)
+    search = os.pathsep.join([os.environ.get("PATH", "")] + kaldi_tool_dirs(kd))
+    seen_tools: Dict[str, bool] = {}
+    entries = _wav_entries(wav_scp)
+    checked_files = 0
+    for key, value in entries:
+        where = f"{wav_scp}: recording {key}"
+        if not value.endswith("|"):
+            path = re.fullmatch(r"(.+?)(:\d+)?", value).group(1)
+            full = path if os.path.isabs(path) else os.path.join(kd, path)
+            if not os.path.isfile(full):
+                raise BnnError(f"{where}: audio file {path} not found (looked for {full})")
+            continue
+        cmd = value[:-1].strip()
+        if cmd.startswith("cd ") and "&&" in cmd:  # an imported entry: cd <kaldi dir> && cmd
+            cmd = cmd.split("&&", 1)[1].strip()
+        for prog in _pipe_programs(cmd):
+            if prog in seen_tools:
+                continue
+            if "/" in prog:
+                full = prog if os.path.isabs(prog) else os.path.join(kd, prog)
+                ok = os.path.isfile(full) and os.access(full, os.X_OK)
+            else:
+                ok = shutil.which(prog, path=search) is not None
+            if not ok:
+                name = os.path.basename(prog)
+                hint = _tool_hint(name, kd)
+                raise BnnError(f"{where}: pipe tool {prog} not found{hint}")
+            seen_tools[prog] = True
+        if max_files is None or checked_files < max_files:
+            try:
+                toks = shlex.split(cmd)
+            except ValueError:
+                toks = cmd.split()
+            for tok in toks:
+                if tok.endswith(_AUDIO_EXT) and not tok.startswith("-"):
+                    full = tok if os.path.isabs(tok) else os.path.join(kd, tok)
+                    if not os.path.isfile(full):
+                        raise BnnError(f"{where}: audio file {tok} named in the pipe not found "
+                                       f"(looked for {full})")
+                    checked_files += 1
+    if not entries:
+        raise BnnError(f"{wav_scp}: no recordings")
+    return len(entries)
+
+
+def _tool_hint(name: str, kaldi_dir: str) -> str:
+    root = kaldi_root(kaldi_dir)
+    if name.startswith("sph2pipe"):
+        return (f" (expected on PATH or in $KALDI_ROOT/tools/sph2pipe_v2.5 = "
+                f"{os.path.join(root, 'tools/sph2pipe_v2.5')}; build it with "
+                f"'make sph2pipe' in $KALDI_ROOT/tools or set KALDI_ROOT)")
+    if name in ("sox", "flac", "ffmpeg"):
+        return f" (expected on PATH; install the system package '{name}')"
+    return (f" (expected on PATH or in {', '.join(kaldi_tool_dirs(kaldi_dir))}; "
+            f"set KALDI_ROOT if Kaldi lives elsewhere)")
 
 
 def num_speakers(data_dir: str) -> int:
@@ -300,6 +459,33 @@ def best_wer(decode_dir: str) -> Tuple[float, str, str]:
     return best
 
 
+def find_kaldi_decode_dir(graph_dir: str, test_set: str, overrides: str = "") -> str:
+    """Kaldi's GMM decode dir of ``test_set`` for the graph ``graph_dir`` ("" if none is scored).
+
+    ``overrides`` ("<set>:<dir> ...") wins.  Otherwise the model dir of the graph is searched, in
+    this order, for a dir with ``wer_*`` files named as Kaldi's recipes name them: ``decode_<set>``
+    (rm, an4), ``decode_<g>_<set>`` and ``decode_<g>_<set minus test_>`` (wsj:
+    ``graph_tgpr`` -> ``decode_tgpr_dev93``), ``decode_<set>_<g>`` (swbd: ``graph_sw1_tg`` ->
+    ``decode_eval2000_sw1_tg``; ami: ``graph_<LM>`` -> ``decode_dev_<LM>``), where ``<g>`` is the
+    graph dir's name without ``graph_``."""
+    for item in overrides.split():
+        name, _, d = item.partition(":")
+        if name == test_set and d:
+            return d
+    gdir = os.path.abspath(graph_dir)
+    mdir, gname = os.path.dirname(gdir), os.path.basename(gdir)
+    g = gname[len("graph_"):] if gname.startswith("graph_") else ""
+    short = test_set[len("test_"):] if test_set.startswith("test_") else test_set
+    cands = [f"decode_{test_set}"]
+    if g:
+        cands += [f"decode_{g}_{test_set}", f"decode_{g}_{short}", f"decode_{test_set}_{g}"]
+    for c in cands:
+        d = os.path.join(mdir, c)
+        if glob.glob(os.path.join(d, "wer_*")):
+            return d
+    return ""
+
+
 def results_table(rows: Sequence[Tuple[str, str, str]]) -> str:
     """Markdown for ``(system, test set, decode dir)`` rows: %WER lines and a table."""
     lines, table = [], ["| system | test set | %WER | errors / words | scoring file |",
@@ -314,30 +500,61 @@ def results_table(rows: Sequence[Tuple[str, str, str]]) -> str:
     return "```\n" + "\n".join(lines) + "\n```\n\n" + "\n".join(table) + "\n"
 
 
+CHECKS = ("ali", "graph", "data", "wav")
+
+
+def local_set_name(kaldi_set: str) -> str:
+    """The name of an imported set in our data/: Kaldi's sub-dir sets flattened (AMI's
+    ``ihm/train`` -> ``ihm_train``), so decode dirs and tables get one-word names."""
+    return kaldi_set.strip("/").replace("/", "_")
+
+
 def check_all(kaldi_dir: str, *, train_set: str, test_sets: Sequence[str], ali_dir: str,
               graph_dir: str, dev_set: str = "", lang_dir: str = "data/lang",
-              data_out: Optional[str] = None) -> Dict[str, object]:
-    """All checks of a drop-in run; paths other than ``kaldi_dir`` are relative to it.
+              data_out: Optional[str] = None, checks: Sequence[str] = ("ali", "graph", "data"),
+              need_feats: bool = True) -> Dict[str, object]:
+    """Checks of a drop-in run; paths other than ``kaldi_dir`` are relative to it.
 
-    With ``data_out`` the train/dev/test data dirs are imported to ``<data_out>/<set>``
-    (:func:`import_data_dir`); otherwise their ``feats.scp`` archives are only checked.
-    Returns a dict: ``kaldi_dir``, ``num_pdfs``, ``cmvn_opts``, ``cmvn_opts_file``, ``ali_files``.
+    ``checks`` selects what is checked, so that each recipe stage checks what it needs at its
+    start: ``ali`` (:func:`check_ali_dir`, also gives the pdf count and CMVN options), ``graph``
+    (:func:`check_graph_dir` against the alignment model), ``data`` (the data dirs: with
+    ``data_out`` imported to ``<data_out>/<set>`` by :func:`import_data_dir`, otherwise their
+    ``feats.scp`` archives only checked), ``wav`` (every set's ``wav.scp``: :func:`check_wav_scp`).
+    Returns a dict: ``kaldi_dir``, ``num_pdfs``, ``cmvn_opts``, ``cmvn_opts_file``, ``ali_files``,
+    ``num_utts`` (set -> utterances imported).
     """
+    unknown = set(checks) - set(CHECKS)
+    if unknown:
+        raise BnnError(f"unknown check(s) {sorted(unknown)} (known: {', '.join(CHECKS)})")
     kd = check_kaldi_dir(kaldi_dir)
     j = lambda p: p if os.path.isabs(p) else os.path.join(kd, p)  # noqa: E731
-    files, trans = check_ali_dir(j(ali_dir))
-    num_pdfs = check_graph_dir(j(graph_dir), j(lang_dir) if lang_dir else None, trans)
-    graph_model_dir = os.path.dirname(os.path.abspath(j(graph_dir)))
-    cmvn, cmvn_file = kaldi_cmvn_opts([os.path.join(j(ali_dir), "cmvn_opts"),
-                                       os.path.join(graph_model_dir, "cmvn_opts")])
+    info: Dict[str, object] = {"kaldi_dir": kd, "num_pdfs": None, "cmvn_opts": None,
+                               "cmvn_opts_file": "", "ali_files": [], "num_utts": {}}
+    if "ali" in checks or "graph" in checks:
+        files, trans = check_ali_dir(j(ali_dir))
+        info["ali_files"], info["num_pdfs"] = files, trans.num_pdfs
+        graph_model_dir = os.path.dirname(os.path.abspath(j(graph_dir)))
+        info["cmvn_opts"], info["cmvn_opts_file"] = kaldi_cmvn_opts(
+            [os.path.join(j(ali_dir), "cmvn_opts"), os.path.join(graph_model_dir, "cmvn_opts")])
+        if "graph" in checks:
+            info["num_pdfs"] = check_graph_dir(j(graph_dir), j(lang_dir) if lang_dir else None,
+                                               trans)
     sets = [train_set] + ([dev_set] if dev_set else []) + [s for s in test_sets if s != dev_set]
     for s in sets:
-        if data_out:
-            import_data_dir(kd, os.path.join("data", s), os.path.join(data_out, s))
-        else:
-            import_check_only(kd, os.path.join("data", s))
-    return {"kaldi_dir": kd, "num_pdfs": num_pdfs, "cmvn_opts": cmvn, "cmvn_opts_file": cmvn_file,
-            "ali_files": files}
+        if "data" in checks:
+            if data_out:
+                info["num_utts"][s] = import_data_dir(kd, os.path.join("data", s),
+                                                      os.path.join(data_out, local_set_name(s)),
+                                                      need_feats)
+            elif need_feats:
+                import_check_only(kd, os.path.join("data", s))
+        if "wav" in checks:
+            wav = os.path.join(kd, "data", s, "wav.scp")
+            if not os.path.isfile(wav):
+                raise BnnError(f"{wav}: missing (features are computed from the recordings; "
+                               "or use the Kaldi dir's own features)")
+            check_wav_scp(wav, kd)
+    return info
 
 
 def import_check_only(kaldi_dir: str, src: str) -> None:

@@ -22,4 +22,4 @@ decode_opts="--min-lmwt 7 --max-lmwt 17"   # the LM-weight grid of Kaldi's score
 steps/kaldi_dropin.sh --stage $stage --stop-stage $stop_stage --nj $nj --cmd "$train_cmd" \
   --kaldi-dir "$kaldi_dir" --train-set train_yesno --dev-set "" --test-sets test_yesno \
   --ali-dir exp/mono0a_ali --graph-dir exp/mono0a/graph_tgpr --lang-dir data/lang_test_tg \
-  --nnet-configs "$nnet_configs" --decode-opts "$decode_opts" --results-title "yesno: nets in Kaldi's yesno s5 experiment"
+  --feats kaldi --nnet-configs "$nnet_configs" --decode-opts "$decode_opts" --results-title "yesno: nets in Kaldi's yesno s5 experiment"
