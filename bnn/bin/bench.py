@@ -40,6 +40,11 @@ def get_parser():
     p.add_argument("--batch", type=int, default=16, help="frames per forward call (end to end)")
     p.add_argument("--skip-gemm", action="store_true")
     p.add_argument("--skip-dnn", action="store_true")
+    p.add_argument("--kws", action="store_true",
+                   help="also benchmark the binary D-FSMN keyword spotter (bnn.bench.kws)")
+    p.add_argument("--kws-teacher", default="", help="trained float KWS model dir (--kws)")
+    p.add_argument("--kws-model", default="", help="trained BiFSMNv2 model dir (--kws)")
+    p.add_argument("--kws-batch", type=int, default=16, help="windows per call for throughput")
     return p
 
 
@@ -247,6 +252,11 @@ def _run(argv=None):
         for label, fps, nbytes in rows:
             out.append(f"| {label} | {fps:,.0f} | {fps / best_float:.2f} | {nbytes:,d} | "
                        f"{fbytes / nbytes:.1f} |")
+    if args.kws:
+        from bnn.bench import kws
+        out.append("")
+        out += kws.run(args.kws_teacher or None, args.kws_model or None, args.repeats,
+                       args.min_time, args.kws_batch, int(nt))
     print("\n".join(out))
     return 0
 

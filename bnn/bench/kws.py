@@ -1,0 +1,123 @@
+"""Speed and storage of the binary D-FSMN (BiFSMNv2) on the packed engine vs the float teacher.
+
+All numbers come from one process and one thread count (``bnn-bench --kws``):
+
+* latency per 1 s window at batch 1 (features excluded: both models take the same 32 x 32
+  log-mel), best of ``repeats`` timing runs: the float D-FSMN teacher in torch ``eval()`` under
+  ``inference_mode`` (its convolutions run on oneDNN, ``aten::mkldnn_convolution``), the binary
+  student in torch (simulated binarization, for reference), and the packed model
+  (:class:`bnn.kws.packed.PackedKWS`) at every thinning option;
+* throughput in windows/s at batch ``--kws-batch`` (streaming with a hop: a batch of windows);
+* model bytes: the teacher's float32 parameters and buffers used at inference (option 0), the
+  packed model's bits + float32 constants (:meth:`PackedKWS.storage`); ratios are printed.
+
+Without trained models (``--kws-model``/``--kws-teacher``) the paper's D-FSMN (8 layers, hidden
+256, memory 128, 12 classes) is built with random weights and batch-norm statistics: timing and
+storage depend on the shapes only.
+"""
+import time
+
+import numpy as np
+
+from bnn.utils.errors import BnnError
+
+
+def best_time(fn, repeats: int, min_time: float) -> float:
+    """Best seconds per call over ``repeats`` runs of enough calls to last ``min_time``."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    n = max(1, int(min_time / max(time.perf_counter() - t0, 1e-7)))
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def inference_float_bytes(model, option: int = 0) -> int:
+    """float32 bytes of the tensors a D-FSMN needs at ``option`` (no other options' BN/PReLU,
+    no ``num_batches_tracked``)."""
+    total = 0
+    for k, v in model.state_dict().items():
+        if k.endswith("num_batches_tracked"):
+            continue
+        parts = k.split(".")
+        if ("out_bn" in parts or "out_act" in parts):
+            i = parts.index("out_bn" if "out_bn" in parts else "out_act")
+            if int(parts[i + 1]) != option:
+                continue
+        total += v.numel() * 4
+    return total
+
+
+def _random_models(classes=12):
+    import torch
+    from bnn.kws.model import DFSMN
+    torch.manual_seed(0)
+    teacher = DFSMN(classes, mode="float").eval()
+    student = DFSMN(classes, mode="bifsmn").eval()
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in student.modules():
+            if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                m.running_mean.normal_(0, 0.5, generator=g)
+                m.running_var.uniform_(0.5, 2.0, generator=g)
+            if hasattr(m, "t0"):
+                for t in (m.t0, m.t1, m.t2):
+                    t.normal_(0, 0.1, generator=g)
+    return teacher, student, 3
+
+
+def run(teacher_path=None, model_path=None, repeats=7, min_time=0.05, batch=16,
+        num_threads=1) -> list:
+    """Table lines (markdown) of the benchmark."""
+    import torch
+    from bnn.kws.model import kept_layers
+    from bnn.kws.packed import PackedKWS
+    if bool(teacher_path) != bool(model_path):
+        raise BnnError("give both --kws-teacher and --kws-model, or neither")
+    if model_path:
+        from bnn.kws.train import load_model
+        teacher, _ = load_model(teacher_path)
+        student, payload = load_model(model_path)
+        options = int(payload.get("thin_options", 1))
+        what = f"trained models {teacher_path} (float) and {model_path} (binary)"
+    else:
+        teacher, student, options = _random_models()
+        what = "random-weight paper-size D-FSMNs (8 layers, hidden 256, memory 128)"
+    if student.cfg["mode"] != "bifsmn":
+        raise BnnError(f"{model_path}: the packed engine needs a BiFSMNv2 model")
+    rng = np.random.default_rng(0)
+    x1 = rng.standard_normal((1, 32, 32)).astype(np.float32) * 10 - 40
+    xb = rng.standard_normal((batch, 32, 32)).astype(np.float32) * 10 - 40
+    t1, tb = torch.from_numpy(x1), torch.from_numpy(xb)
+    rows = []
+    nl = teacher.cfg["num_layers"]
+    with torch.inference_mode():
+        lat = best_time(lambda: teacher(t1), repeats, min_time)
+        thr = batch / best_time(lambda: teacher(tb), repeats, min_time)
+    fbytes = inference_float_bytes(teacher)
+    rows.append(("float D-FSMN teacher, torch", nl, lat, thr, fbytes))
+    with torch.inference_mode():
+        lat = best_time(lambda: student(t1), repeats, min_time)
+        thr = batch / best_time(lambda: student(tb), repeats, min_time)
+    rows.append(("binary D-FSMN, torch (simulated)", nl, lat, thr, inference_float_bytes(student)))
+    for o in range(options):
+        pk = PackedKWS.from_torch(student, o)
+        pk.threads = num_threads
+        lat = best_time(lambda: pk.forward(x1), repeats, min_time)
+        thr = batch / best_time(lambda: pk.forward(xb), repeats, min_time)
+        rows.append((f"BiFSMNv2 packed, option {o}", len(kept_layers(nl, o)), lat, thr,
+                     pk.storage()["total"]))
+    base_lat, base_thr = rows[0][2], rows[0][3]
+    out = [f"KWS D-FSMN, {what}; batch-1 latency per 1 s window (features excluded), "
+           f"throughput at batch {batch}", "",
+           "| model | layers | latency (us) | x faster (batch 1) | windows/s | x faster (batch "
+           f"{batch}) | model bytes | x smaller |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, layers, lat, thr, nbytes in rows:
+        out.append(f"| {name} | {layers} | {lat * 1e6:,.0f} | {base_lat / lat:.2f} | {thr:,.0f} | "
+                   f"{thr / base_thr:.2f} | {nbytes:,d} | {fbytes / nbytes:.1f} |")
+    return out
