@@ -1,0 +1,43 @@
+"""`bnn-lm-report [--ppl NAME=LM_DIR ...] [--wer NAME=RESCORE_DIR ...] [--out file.md]`: markdown
+tables of perplexity/size/compression and of WER before/after n-best rescoring (bnn.lm.report)."""
+from bnn.utils.cli import make_parser, run_main, setup_logging
+
+
+def lm_report(argv=None) -> int:
+    p = make_parser("Perplexity and rescoring tables of LSTM LMs.", prog="bnn-lm-report")
+    p.add_argument("--ppl", nargs="*", default=[], help="NAME=LM_DIR (with eval.json)")
+    p.add_argument("--wer", nargs="*", default=[], help="NAME=RESCORE_DIR (steps/lm/rescore_nbest.sh output)")
+    p.add_argument("--title", default="")
+    p.add_argument("--out", default="", help="also write the tables here")
+    args = p.parse_args(argv)
+    setup_logging(args.verbose)
+    from bnn.lm.report import ppl_table, wer_table
+    from bnn.utils.errors import BnnError
+    from bnn.utils.fileio import atomic_write
+
+    def pairs(items):
+        out = []
+        for it in items:
+            if "=" not in it:
+                raise BnnError(f"expected NAME=DIR, got {it!r}")
+            out.append(tuple(it.split("=", 1)))
+        return out
+    lines = [f"### {args.title}", ""] if args.title else []
+    if args.ppl:
+        lines += ppl_table(pairs(args.ppl)) + [""]
+    if args.wer:
+        lines += wer_table(pairs(args.wer)) + [""]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        with atomic_write(args.out) as f:
+            f.write(text)
+    return 0
+
+
+def main(argv=None):
+    run_main(lm_report, argv)
+
+
+if __name__ == "__main__":
+    main()

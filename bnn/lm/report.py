@@ -1,0 +1,58 @@
+"""Markdown tables of a LM recipe: perplexity / size / compression per LM (from the
+``eval.json`` that ``bnn-lm-eval --json`` writes) and WER before/after rescoring per decode dir
+(from ``scoring_kaldi/best_wer`` and ``lstm_weight`` of steps/lm/rescore_nbest.sh)."""
+import json
+import os
+import re
+from typing import List, Sequence, Tuple
+
+from bnn.utils.errors import BnnError
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        raise BnnError(f"{path}: missing (did the stage that writes it run?)") from None
+
+
+def ppl_table(systems: Sequence[Tuple[str, str]]) -> List[str]:
+    """Rows ``| LM | ppl per text | binary/scale/real params | stored bytes | file bytes | compression |``
+    for (name, lm_dir) pairs."""
+    evals = [(name, json.loads(_read(os.path.join(d, "eval.json")))) for name, d in systems]
+    texts = list(evals[0][1]["ppl"])
+    head = ["LM"] + [f"ppl {os.path.basename(t)}" for t in texts] + \
+        ["binary params", "float scales", "real params", "stored bytes (formula)", "export file bytes", "compression"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, e in evals:
+        rows.append("| " + " | ".join([name] + [f"{e['ppl'].get(t, float('nan')):.2f}" for t in texts] + [
+            str(e["n_binary"]), str(e["n_scale"]), str(e["n_real"]), str(e["payload_bytes"]),
+            str(e.get("export_file_bytes", "")), f"{e['compression']:.2f}x"]) + " |")
+    return rows
+
+
+WER_RE = re.compile(r"%WER\s+([\d.]+)\s+\[\s*(\d+)\s*/\s*(\d+)")
+
+
+def wer_of(decode_dir: str) -> Tuple[float, int, int, str]:
+    line = _read(os.path.join(decode_dir, "scoring_kaldi", "best_wer")).strip()
+    m = WER_RE.search(line)
+    if not m:
+        raise BnnError(f"{decode_dir}/scoring_kaldi/best_wer: no %WER line")
+    return float(m.group(1)), int(m.group(2)), int(m.group(3)), line
+
+
+def wer_table(systems: Sequence[Tuple[str, str]]) -> List[str]:
+    """Rows ``| system | LSTM weight | WER eval half | WER dev half | WER all test |`` for (name,
+    rescore dir) pairs of steps/lm/rescore_nbest.sh with --dev-utts."""
+    rows = ["| lattices + rescoring LM | LSTM weight (on dev half) | %WER eval half | %WER dev half (tuned) "
+            "| %WER all test |", "|---|---|---|---|---|"]
+    for name, d in systems:
+        lw = _read(os.path.join(d, "lstm_weight")).strip()
+        ev = wer_of(os.path.join(d, "eval"))
+        dev = wer_of(os.path.join(d, "dev", f"lw_{lw}"))
+        al = wer_of(d)
+        rows.append(f"| {name} | {lw} | {ev[0]:.2f} [{ev[1]}/{ev[2]}] | {dev[0]:.2f} [{dev[1]}/{dev[2]}] | "
+                    f"{al[0]:.2f} [{al[1]}/{al[2]}] |")
+    return rows
