@@ -46,8 +46,18 @@ def extensions():
     sources = sorted(glob.glob(os.path.join("bnn", "infer", "csrc", "*.c")))
     if not sources:
         return []
-    return [Extension("bnn.infer._bitgemm", sources=sources,
+    exts = [Extension("bnn.infer._bitgemm", sources=sources,
                       extra_compile_args=["-O3", "-std=c11", "-fno-strict-aliasing"])]
+    # fused splice gather of the batched training input (bnn/data/batched.py); no -ffast-math:
+    # its float32 arithmetic must stay bit-identical to numpy's
+    if os.path.isfile(os.path.join(HERE, "bnn", "data", "csrc", "splice.c")):
+        exts.append(Extension("bnn.data._splice", sources=["bnn/data/csrc/splice.c"],
+                              extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off"]))
+    # lattice decoder (bnn/decode/csrc/latgen.cpp); no -ffast-math: costs follow Kaldi's float order
+    if os.path.isfile(os.path.join(HERE, "bnn", "decode", "csrc", "latgen.cpp")):
+        exts.append(Extension("bnn.decode._latgen", sources=["bnn/decode/csrc/latgen.cpp"],
+                              language="c++", extra_compile_args=["-O2", "-std=c++17"]))
+    return exts
 
 
 setup(

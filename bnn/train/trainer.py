@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bnn.data.batched import sequential_batches, shuffled_batches, tensor_frontend_for
 from bnn.data.frames import UtteranceSource, sequential_minibatches, shuffled_minibatches
 from bnn.train import checkpoint
 from bnn.train.schedule import Newbob, exponential_lr
@@ -49,6 +50,14 @@ TRAIN_DEFAULTS = {
     "kd": None,               # {"lambda": 0.5}: J = lambda J_hard + (1 - lambda) J_soft
     "bn_reestimate_frames": 0,  # >0: after each epoch, batch-norm statistics of the eval-mode
                               # (deterministic) net on this many training frames (issue 14)
+    # training at scale (issue 16; docs/training.md)
+    "input_pipeline": "batched",  # batched: bnn.data.batched (tensor ops on the training device,
+                              # bit-identical minibatches); numpy: bnn.data.frames
+    "input_workers": 0,       # reader processes of the batched pipeline (0: in the trainer)
+    "autocast": "none",       # none | bf16 | fp16: mixed precision on CUDA (ignored on CPU)
+    "compile": False,         # torch.compile the model (CUDA; slow first steps)
+    "lr_batch_rule": "none",  # none | linear | sqrt: lr * (batch_size / lr_base_batch) ** (1 | 1/2)
+    "lr_base_batch": 256,     # the minibatch size the configured lr was tuned for
 }
 
 
@@ -111,14 +120,42 @@ def frame_loss(logits, targets, teacher_logits, kd_lambda):
     return kd_loss(logits, targets, teacher_logits, kd_lambda) * logits.shape[0]
 
 
-def evaluate(model, source: UtteranceSource, utts, batch_size, device, dist_info) -> dict:
+def lr_batch_factor(tcfg: dict) -> float:
+    """Learning-rate multiplier for a minibatch of ``batch_size`` frames when ``lr`` was tuned at
+    ``lr_base_batch``: 1 (rule none), ``B / B0`` (linear: Goyal et al. 2017, SGD with mean
+    gradients) or ``sqrt(B / B0)`` (sqrt: Krizhevsky 2014 / Malladi et al. 2022, Adam).  With
+    ``loss_reduction: sum`` SGD already scales its step with B, so keep ``none`` there."""
+    rule = tcfg.get("lr_batch_rule", "none")
+    ratio = tcfg["batch_size"] / float(tcfg.get("lr_base_batch", 256))
+    if rule == "none":
+        return 1.0
+    if rule == "linear":
+        return ratio
+    if rule == "sqrt":
+        return math.sqrt(ratio)
+    raise BnnError(f"train.lr_batch_rule: expected none, linear or sqrt, got {rule!r}")
+
+
+def _tensor_frontend(source, device, tcfg):
+    """The batched input pipeline's front end, or None for the numpy one (bnn.data.frames)."""
+    choice = (tcfg or {}).get("input_pipeline", "batched")
+    if choice not in ("batched", "numpy"):
+        raise BnnError(f"train.input_pipeline: expected batched or numpy, got {choice!r}")
+    return tensor_frontend_for(source, device) if choice == "batched" else None
+
+
+def evaluate(model, source: UtteranceSource, utts, batch_size, device, dist_info,
+             tcfg=None) -> dict:
     """Cross-entropy and frame accuracy on held-out utterances (eval mode)."""
     model.eval()
     tot_loss, tot_correct, tot_frames = 0.0, 0.0, 0.0
+    tf = _tensor_frontend(source, device, tcfg)
+    batches = (sequential_batches(source, utts, batch_size, tf) if tf is not None
+               else sequential_minibatches(source, utts, batch_size))
     with torch.no_grad():
-        for x, y in sequential_minibatches(source, utts, batch_size):
-            xt = torch.from_numpy(x).to(device)
-            yt = torch.from_numpy(y).to(device)
+        for x, y in batches:
+            xt = torch.as_tensor(x).to(device)
+            yt = torch.as_tensor(y).to(device)
             logits = model(xt)
             tot_loss += F.cross_entropy(logits, yt, reduction="sum").item()
             tot_correct += (logits.argmax(dim=1) == yt).sum().item()
@@ -159,8 +196,20 @@ def train_epoch(model, raw_model, optimizer, source, utts, tcfg, epoch, seed, de
     gen = torch.Generator().manual_seed(seed * 1000 + epoch)
     kd = tcfg.get("kd") or None
     kd_lambda = float(kd["lambda"]) if kd else 1.0
-    batches = shuffled_minibatches(source, utts, tcfg["batch_size"], tcfg["buffer_frames"], rng,
-                                   drop_last=dist_info.world > 1)
+    tf = _tensor_frontend(source, device, tcfg)
+    if tf is not None:
+        batches = shuffled_batches(source, utts, tcfg["batch_size"], tcfg["buffer_frames"], rng,
+                                   tf, drop_last=dist_info.world > 1,
+                                   num_workers=tcfg.get("input_workers", 0))
+    else:
+        batches = shuffled_minibatches(source, utts, tcfg["batch_size"], tcfg["buffer_frames"],
+                                       rng, drop_last=dist_info.world > 1)
+    amp = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}.get(
+        tcfg.get("autocast", "none"), "bad")
+    if amp == "bad":
+        raise BnnError(f"train.autocast: expected none, bf16 or fp16, got {tcfg['autocast']!r}")
+    amp = amp if device.type == "cuda" else None
+    scaler = torch.amp.GradScaler("cuda", enabled=amp is torch.float16)
     tot_loss = tot_correct = tot_frames = 0.0
     progress = Progress(epoch)
     start = time.time()
@@ -170,21 +219,24 @@ def train_epoch(model, raw_model, optimizer, source, utts, tcfg, epoch, seed, de
         if _allreduce([0.0 if batch is None else 1.0], dist_info, op="min")[0] == 0.0:
             break
         x, y = batch
-        xt = torch.from_numpy(x).to(device)
-        yt = torch.from_numpy(y).to(device)
+        xt = torch.as_tensor(x).to(device, non_blocking=True)
+        yt = torch.as_tensor(y).to(device, non_blocking=True)
         teacher_logits = None
-        if teacher is not None:
-            with torch.no_grad():
-                teacher_logits = teacher(xt)
-        logits = model(xt)
-        loss = frame_loss(logits, yt, teacher_logits, kd_lambda)
+        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = teacher(xt)
+            logits = model(xt)
+            loss = frame_loss(logits.float(), yt, teacher_logits, kd_lambda)
         if not torch.isfinite(loss):
             raise BnnError(f"training diverged: loss {loss.item()} at epoch {epoch} after "
                            f"{int(tot_frames)} frames (lower train.lr in the config)")
         optimizer.zero_grad(set_to_none=True)
-        (loss if tcfg["loss_reduction"] == "sum" else loss / len(y)).backward()
+        scaler.scale(loss if tcfg["loss_reduction"] == "sum" else loss / len(y)).backward()
+        scaler.unscale_(optimizer)      # fp16: true gradients for the per-layer clipping
         raw_model.before_optimizer_step()
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         raw_model.after_optimizer_step(gen)
         tot_loss += loss.item()
         tot_correct += (logits.detach().argmax(dim=1) == yt).sum().item()
@@ -218,6 +270,8 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
     if dist_info.world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
         model = DDP(raw_model, device_ids=[device.index] if device.type == "cuda" else None)
+    if tcfg.get("compile"):
+        model = torch.compile(model)    # the hooks (clipping, binarisation) stay on raw_model
     params = [p for p in raw_model.parameters() if p.requires_grad]
     optimizer = make_optimizer(params, tcfg)
     newbob = Newbob(lr=tcfg["lr"], min_epochs=tcfg["min_epochs"])
@@ -246,7 +300,8 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
         logger.info("--resume: no checkpoint in %s, starting from scratch", ckpt_dir)
 
     if start_epoch == 0:
-        cv0 = evaluate(model, cv_source, cv_utts, tcfg["cv_batch_size"], device, dist_info)
+        cv0 = evaluate(model, cv_source, cv_utts, tcfg["cv_batch_size"], device, dist_info,
+                       tcfg)
         logger.info("initial CV: loss %.4f acc %.2f%% (%d frames)", cv0["loss"], cv0["acc"],
                     cv0["frames"])
         history["initial_cv"] = cv0
@@ -259,7 +314,7 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
         lr = (exponential_lr(tcfg["lr"], tcfg["lr_decay"], epoch)
               if tcfg["schedule"] == "exponential"
               else newbob.lr if tcfg["schedule"] == "newbob" else tcfg["lr"])
-        set_lr(optimizer, lr)
+        set_lr(optimizer, lr * lr_batch_factor(tcfg))
         tr = train_epoch(model, raw_model, optimizer, train_source, train_utts, tcfg, epoch,
                          seed, device, dist_info, teacher)
         if tcfg["bn_reestimate_frames"]:   # bnn.nn.models.AcousticModel.reestimate_bn_stats_
@@ -270,7 +325,8 @@ def run_training(*, model, model_payload: dict, out_dir: str, tcfg: dict, train_
                 max_frames=int(tcfg["bn_reestimate_frames"]))
             logger.info("epoch %d: batch-norm statistics re-estimated on %d frames of the "
                         "eval-mode net", epoch, n)
-        cv = evaluate(model, cv_source, cv_utts, tcfg["cv_batch_size"], device, dist_info)
+        cv = evaluate(model, cv_source, cv_utts, tcfg["cv_batch_size"], device, dist_info,
+                       tcfg)
         accept = True
         stop = False
         if tcfg["schedule"] == "newbob":
