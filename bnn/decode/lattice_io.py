@@ -412,6 +412,7 @@ def write_compact_lattices(wspecifier: str, items: Iterable[Tuple[str, CompactLa
     elif "ark" not in opts:
         raise BnnError(f"{wspecifier}: writing needs an ark (scp alone is not writable)")
     plain = path != "-" and not path.strip().endswith("|") and not path.strip().startswith("|")
+    plain = plain and not (os.path.exists(path) and not os.path.isfile(path))  # /dev/null: direct
     target = path + ".tmp" if plain else path  # plain files appear only when complete
     f = _open(target, "wb")
     scp = _open(scp_path + ".tmp", "w") if scp_path else None
