@@ -103,6 +103,7 @@ def edit(path, fn):
     ("missing_feats", r"/utt2spk: line 10: utterance 'd-1' is missing from .*/feats.scp"),
     ("unknown_speaker_cmvn", r"/cmvn.scp: line 5: speaker 'e' is not in"),
     ("bad_segment", r"/segments: line 1: segment 'a-1' has bad times"),
+    ("crlf", r"/text: line 1: carriage return \(CRLF/DOS line ending\)"),
 ])
 def test_malformed_dirs_rejected(tmp_path, repo_root, case, message):
     d = make_dir(tmp_path / "d", segments=(case == "bad_segment"))
@@ -123,6 +124,8 @@ def test_malformed_dirs_rejected(tmp_path, repo_root, case, message):
         edit(f("cmvn.scp"), lambda L: L + ["e data/cmvn.ark:99"])
     elif case == "bad_segment":
         edit(f("segments"), lambda L: ["a-1 rec-a 2.0 1.0"] + L[1:])
+    elif case == "crlf":  # words would end in \r and become OOVs (issue 12 item 5)
+        edit(f("text"), lambda L: [x + "\r" for x in L])
     with pytest.raises(BnnError, match=message):
         dd.validate_data_dir(d)
     r = sh(repo_root, "validate_data_dir.sh", d)
@@ -256,3 +259,35 @@ def test_table_tools(tmp_path, repo_root):
     assert r.returncode == 1 and "undefined symbol 'MAYBE'" in r.stderr
     r = sh(repo_root, "int2sym.pl", "-f", "2-", words, input="u1 1 2\nu2 3\n")
     assert r.stdout == "u1 NO YES\nu2 <UNK>\n"
+
+
+# ------------------------------------------------- paths written by import_data_dir (issue 12 item 3)
+@pytest.mark.parametrize("layout", ["directory", "symlink"])
+def test_import_keeps_the_kaldi_dir_path_as_given(shared_dir, tmp_path, layout):
+    """The rule: scp paths are made absolute against the Kaldi dir *as given* (os.path.abspath,
+    symlinks not resolved), as Kaldi users expect of symlinked corpora and Kaldi dirs.  Checked
+    with the dir given directly and through a symlink (../shared is often one)."""
+    import kaldiio
+    import numpy as np
+
+    from bnn.kaldi import dropin
+    real = (shared_dir / "fixtures/kaldi_yesno_s5").resolve()
+    if layout == "symlink":
+        given = tmp_path / "linked_s5"
+        given.symlink_to(real, target_is_directory=True)
+    else:
+        given = real
+    n = dropin.import_data_dir(str(given), "data/test_yesno", str(tmp_path / "d"))
+    assert n == 30
+    feats = dict(line.split(None, 1) for line in (tmp_path / "d/feats.scp").read_text().splitlines())
+    assert feats and all(v.startswith(f"{given}/mfcc/") for v in feats.values()), feats
+    ref = kaldiio.load_scp(str(real / "data/test_yesno/feats.scp"))  # absolute? read from real dir
+    cwd = os.getcwd()
+    try:
+        os.chdir(real)  # Kaldi's relative paths resolve against the s5 dir
+        ref = {k: ref[k] for k in list(feats)[:2]}
+    finally:
+        os.chdir(cwd)
+    ours = kaldiio.load_scp(str(tmp_path / "d/feats.scp"))
+    for k, mat in ref.items():
+        np.testing.assert_array_equal(ours[k], mat)

@@ -77,9 +77,10 @@ def read_table(path: str, *, check_sorted: bool = True, check_unique: bool = Tru
                allow_empty_value: bool = True) -> Table:
     """Read a Kaldi table file (``<key> <value>`` lines) into a :class:`Table`.
 
-    Raises :class:`BnnError` (``<path>: line <n>: ...``) for an unreadable file, invalid UTF-8, an
-    empty line, a duplicate key (``check_unique``), a key smaller than its predecessor in C byte
-    order (``check_sorted``), or a line with only a key (unless ``allow_empty_value``).
+    Raises :class:`BnnError` (``<path>: line <n>: ...``) for an unreadable file, invalid UTF-8, a
+    carriage return (CRLF line endings), an empty line, a duplicate key (``check_unique``), a key
+    smaller than its predecessor in C byte order (``check_sorted``), or a line with only a key
+    (unless ``allow_empty_value``).
     """
     try:
         with open(path, "rb") as f:
@@ -96,7 +97,10 @@ def read_table(path: str, *, check_sorted: bool = True, check_unique: bool = Tru
             line = bline.decode("utf-8")
         except UnicodeDecodeError:
             raise BnnError(f"{path}: line {n}: not valid UTF-8") from None
-        line = line.rstrip("\r")
+        if "\r" in line:
+            # Kaldi's validate_text.pl rejects these too: the words would end in \r (OOVs).
+            raise BnnError(f"{path}: line {n}: carriage return (CRLF/DOS line ending); convert "
+                           f"the file with dos2unix or tr -d '\\r'")
         fields = line.split(None, 1)
         if not fields:
             raise BnnError(f"{path}: line {n}: empty line")

@@ -70,70 +70,95 @@ def _read_lines(path: str) -> List[str]:
         raise BnnError(f"{path}: cannot read ({err.strerror})") from None
 
 
-def _check_phone_name(path: str, lineno: int, phone: str) -> None:
-    if (phone.startswith("#") and phone[1:].isdigit()) or phone == "<eps>":
-        raise BnnError(f"{path}:{lineno}: phone '{phone}' is reserved "
-                       "(#N are disambiguation symbols, <eps> is epsilon)")
+def _phone_name_problem(phone: str) -> Optional[str]:
+    """Why ``phone`` cannot be a phone name (Kaldi's validate_dict_dir.pl), or None."""
+    if phone.startswith("#"):
+        return "starts with '#' (reserved for disambiguation symbols #0, #1, ...)"
+    if phone in ("<eps>", "<s>", "</s>"):
+        return "is reserved (epsilon / sentence boundary)"
+    return None
 
 
-def _read_phone_lists(path: str, allow_empty: bool) -> List[List[str]]:
+class _Problems(list):
+    """The problems found in a dict dir, one line each (file, line, phone or word)."""
+
+    def add(self, where: str, what: str) -> None:
+        self.append(f"{where}: {what}")
+
+
+def _read_phone_lists(path: str, problems: _Problems) -> List[List[str]]:
     groups = []
     for n, line in enumerate(_read_lines(path), 1):
         phones = line.split()
         if not phones:
-            raise BnnError(f"{path}:{n}: empty line")
+            problems.add(f"{path}:{n}", "empty line")
+            continue
         for p in phones:
-            _check_phone_name(path, n, p)
+            why = _phone_name_problem(p)
+            if why:
+                problems.add(f"{path}:{n}", f"phone '{p}' {why}")
         groups.append(phones)
-    if not groups and not allow_empty:
-        raise BnnError(f"{path}: no phones listed")
+    if not groups:
+        problems.add(path, "no phones listed")
     return groups
 
 
-def read_dict_dir(dict_dir: str, position_dependent_phones: bool = False) -> Dictionary:
-    """Read and validate ``dict_dir`` (the checks of Kaldi's utils/validate_dict_dir.pl).
+def validate_dict_dir(dict_dir: str, position_dependent_phones: bool = False):
+    """Check ``dict_dir`` as Kaldi's utils/validate_dict_dir.pl does, collecting every problem.
 
-    Every problem is one :class:`BnnError` naming the file (and line).
-    """
+    Checks: the files exist and are UTF-8; phone names (no ``#`` prefix: those are
+    disambiguation symbols; no ``<eps>``; no _B/_E/_I/_S suffix with position-dependent phones);
+    no phone listed twice; exactly one optional silence phone, itself a silence phone; lexicon
+    words not reserved, pronunciation probabilities in (0, 1], no empty pronunciation, every
+    phone of a pronunciation listed in silence_phones.txt or nonsilence_phones.txt, no duplicate
+    entry; extra_questions.txt phones listed.  Returns ``(Dictionary or None, problems)``, each
+    problem one line ``<file>:<line>: <what>`` naming the phone or word."""
+    problems = _Problems()
     if not os.path.isdir(dict_dir):
-        raise BnnError(f"{dict_dir}: dictionary directory does not exist")
+        problems.add(dict_dir, "dictionary directory does not exist")
+        return None, problems
     paths = {name: os.path.join(dict_dir, name + ".txt")
              for name in ("silence_phones", "nonsilence_phones", "optional_silence")}
-    for name, path in paths.items():
+    lexp = os.path.join(dict_dir, "lexiconp.txt")
+    lex = os.path.join(dict_dir, "lexicon.txt")
+    for path in paths.values():
         if not os.path.isfile(path):
-            raise BnnError(f"{path}: missing (a dict dir needs silence_phones.txt, "
-                           "nonsilence_phones.txt, optional_silence.txt and lexicon.txt)")
-    silence = _read_phone_lists(paths["silence_phones"], allow_empty=False)
-    nonsilence = _read_phone_lists(paths["nonsilence_phones"], allow_empty=False)
+            problems.add(path, "missing (a dict dir needs silence_phones.txt, "
+                         "nonsilence_phones.txt, optional_silence.txt and lexicon.txt)")
+    if not os.path.isfile(lexp) and not os.path.isfile(lex):
+        problems.add(lex, "missing (need lexicon.txt or lexiconp.txt)")
+    if problems:
+        return None, problems
+    silence = _read_phone_lists(paths["silence_phones"], problems)
+    nonsilence = _read_phone_lists(paths["nonsilence_phones"], problems)
     seen: Dict[str, str] = {}
     for name, groups in (("silence_phones", silence), ("nonsilence_phones", nonsilence)):
         for group in groups:
             for p in group:
                 if p in seen:
-                    raise BnnError(f"{paths[name]}: phone '{p}' is listed twice "
-                                   f"(also in {seen[p]}.txt)")
+                    problems.add(paths[name], f"phone '{p}' is listed twice (also in "
+                                 f"{seen[p]}.txt)")
+                    continue
                 if position_dependent_phones and p.endswith(POSITION_SUFFIXES):
-                    raise BnnError(f"{paths[name]}: phone '{p}' ends in a word-position suffix "
-                                   "(_B/_E/_I/_S), which --position-dependent-phones true adds")
+                    problems.add(paths[name], f"phone '{p}' ends in a word-position suffix "
+                                 "(_B/_E/_I/_S), which --position-dependent-phones true adds")
                 seen[p] = name
     silence_set = {p for g in silence for p in g}
 
     opt_lines = [ln.split() for ln in _read_lines(paths["optional_silence"]) if ln.strip()]
+    optional_silence = ""
     if len(opt_lines) != 1 or len(opt_lines[0]) != 1:
-        raise BnnError(f"{paths['optional_silence']}: must contain exactly one phone")
-    optional_silence = opt_lines[0][0]
-    if optional_silence not in silence_set:
-        raise BnnError(f"{paths['optional_silence']}: '{optional_silence}' is not in "
-                       "silence_phones.txt")
-
-    lexp = os.path.join(dict_dir, "lexiconp.txt")
-    lex = os.path.join(dict_dir, "lexicon.txt")
-    if os.path.isfile(lexp):
-        lexicon = _read_lexicon(lexp, with_probs=True, phones=seen)
-    elif os.path.isfile(lex):
-        lexicon = _read_lexicon(lex, with_probs=False, phones=seen)
+        problems.add(paths["optional_silence"], "must contain exactly one phone")
     else:
-        raise BnnError(f"{lex}: missing (need lexicon.txt or lexiconp.txt)")
+        optional_silence = opt_lines[0][0]
+        if optional_silence not in silence_set:
+            problems.add(paths["optional_silence"], f"phone '{optional_silence}' is not in "
+                         "silence_phones.txt")
+
+    if os.path.isfile(lexp):
+        lexicon = _read_lexicon(lexp, True, seen, problems)
+    else:
+        lexicon = _read_lexicon(lex, False, seen, problems)
 
     extra = []
     eq = os.path.join(dict_dir, "extra_questions.txt")
@@ -142,49 +167,76 @@ def read_dict_dir(dict_dir: str, position_dependent_phones: bool = False) -> Dic
             group = line.split()
             for p in group:
                 if p not in seen:
-                    raise BnnError(f"{eq}:{n}: phone '{p}' is not in silence_phones.txt or "
-                                   "nonsilence_phones.txt")
+                    problems.add(f"{eq}:{n}", f"phone '{p}' is not in silence_phones.txt or "
+                                 "nonsilence_phones.txt")
             if group:
                 extra.append(group)
-    return Dictionary(silence, nonsilence, optional_silence, lexicon, extra)
+    if problems:
+        return None, problems
+    return Dictionary(silence, nonsilence, optional_silence, lexicon, extra), problems
 
 
-def _read_lexicon(path: str, with_probs: bool, phones: Dict[str, str]):
+def read_dict_dir(dict_dir: str, position_dependent_phones: bool = False) -> Dictionary:
+    """Read and validate ``dict_dir`` (:func:`validate_dict_dir`).
+
+    One problem is raised as a one-line :class:`BnnError`; several are logged one line each
+    (all at once, so a user fixes them in one go) and the error says how many there were."""
+    d, problems = validate_dict_dir(dict_dir, position_dependent_phones)
+    if len(problems) == 1:
+        raise BnnError(problems[0])
+    if problems:
+        for p in problems:
+            logger.error("%s", p)
+        raise BnnError(f"{dict_dir}: {len(problems)} problems in the dictionary dir, one per "
+                       f"line above; the first: {problems[0]}")
+    return d
+
+
+def _read_lexicon(path: str, with_probs: bool, phones: Dict[str, str], problems: _Problems):
     rows = []
     seen = set()
     for n, line in enumerate(_read_lines(path), 1):
+        where = f"{path}:{n}"
         fields = line.split()
         if not fields:
-            raise BnnError(f"{path}:{n}: empty line")
+            problems.add(where, "empty line")
+            continue
         word = fields[0]
-        if word in RESERVED_WORDS or (word.startswith("#") and word[1:].isdigit()):
-            raise BnnError(f"{path}:{n}: word '{word}' is reserved")
+        if word in RESERVED_WORDS or word.startswith("#"):
+            problems.add(where, f"word '{word}' is reserved (<eps>, <s>, </s> and #-symbols "
+                         "are added by prepare_lang)")
         prob = 1.0
         rest = fields[1:]
         if with_probs:
             if not rest:
-                raise BnnError(f"{path}:{n}: missing pronunciation probability")
+                problems.add(where, f"word '{word}': missing pronunciation probability")
+                continue
             try:
                 prob = float(rest[0])
             except ValueError:
-                raise BnnError(f"{path}:{n}: pronunciation probability '{rest[0]}' is not a "
-                               "number") from None
+                problems.add(where, f"word '{word}': pronunciation probability '{rest[0]}' is "
+                             "not a number")
+                continue
             if not 0.0 < prob <= 1.0:
-                raise BnnError(f"{path}:{n}: pronunciation probability {rest[0]} not in (0, 1]")
+                problems.add(where, f"word '{word}': pronunciation probability {rest[0]} not in "
+                             "(0, 1]")
             rest = rest[1:]
         if not rest:
-            raise BnnError(f"{path}:{n}: word '{word}' has an empty pronunciation")
+            problems.add(where, f"word '{word}' has an empty pronunciation")
+            continue
         for p in rest:
             if p not in phones:
-                raise BnnError(f"{path}:{n}: phone '{p}' of word '{word}' is not in "
-                               "silence_phones.txt or nonsilence_phones.txt")
+                why = _phone_name_problem(p)
+                problems.add(where, f"phone '{p}' of word '{word}' "
+                             + (why if why else "is not in silence_phones.txt or "
+                                "nonsilence_phones.txt"))
         key = (word, tuple(rest))
         if key in seen:
-            raise BnnError(f"{path}:{n}: duplicate entry '{word} {' '.join(rest)}'")
+            problems.add(where, f"duplicate entry '{word} {' '.join(rest)}'")
         seen.add(key)
         rows.append((word, prob, rest))
     if not rows:
-        raise BnnError(f"{path}: empty lexicon")
+        problems.add(path, "empty lexicon")
     return rows
 
 
