@@ -14,12 +14,14 @@ boost_silence=1.0
 
 echo "$0 $@"  # Print the command line for logging
 
+help_message="Usage: steps/align_si.sh [options] <data-dir> <lang-dir> <src-exp-dir> <ali-dir>
+e.g.: steps/align_si.sh --nj 1 data/train data/lang exp/mono exp/mono_ali
+options: --nj <n> --cmd <run.pl> --beam <10> --retry-beam <40> --boost-silence <1.0>"
+
 . utils/parse_options.sh
 
 if [ $# -ne 4 ]; then
-  echo "Usage: steps/align_si.sh [options] <data-dir> <lang-dir> <src-exp-dir> <ali-dir>"
-  echo "e.g.: steps/align_si.sh --nj 1 data/train data/lang exp/mono exp/mono_ali"
-  echo "options: --nj <n> --cmd <run.pl> --beam <10> --retry-beam <40> --boost-silence <1.0>"
+  printf '%s\n' "$help_message" >&2
   exit 2
 fi
 

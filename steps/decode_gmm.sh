@@ -24,6 +24,11 @@ skip_scoring=false
 
 echo "$0 $@"  # Print the command line for logging
 
+help_message="Usage: steps/decode_gmm.sh [options] <graph-dir> <data-dir> <decode-dir>
+e.g.: steps/decode_gmm.sh --nj 1 exp/mono/graph data/test exp/mono/decode_test
+options: --nj <4> --cmd <utils/run.pl> --acwt <0.083333> --beam <13.0> --lattice-beam <6.0>
+         --min-lmwt <1> --max-lmwt <20> --word-ins-penalty <0.0,0.5,1.0> --skip-scoring <false>"
+
 . utils/parse_options.sh
 
 # With --best-from, decode only at the LM weight / penalty chosen on the dev set (apply dev's
@@ -34,10 +39,7 @@ if [ -n "$best_from" ]; then
 fi
 
 if [ $# -ne 3 ]; then
-  echo "Usage: steps/decode_gmm.sh [options] <graph-dir> <data-dir> <decode-dir>"
-  echo "e.g.: steps/decode_gmm.sh --nj 1 exp/mono/graph data/test exp/mono/decode_test"
-  echo "options: --nj <4> --cmd <utils/run.pl> --acwt <0.083333> --beam <13.0> --lattice-beam <6.0>"
-  echo "         --min-lmwt <1> --max-lmwt <20> --word-ins-penalty <0.0,0.5,1.0> --skip-scoring <false>"
+  printf '%s\n' "$help_message" >&2
   exit 2
 fi
 

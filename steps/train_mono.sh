@@ -16,13 +16,15 @@ binary=true
 
 echo "$0 $@"  # Print the command line for logging
 
+help_message="Usage: steps/train_mono.sh [options] <data-dir> <lang-dir> <exp-dir>
+e.g.: steps/train_mono.sh --nj 1 --totgauss 400 data/train data/lang exp/mono
+options: --nj <n> --cmd <run.pl> --num-iters <40> --totgauss <1000> --boost-silence <1.0>
+         --cmvn-opts <opts> --delta-opts <opts> --binary <true|false>"
+
 . utils/parse_options.sh
 
 if [ $# -ne 3 ]; then
-  echo "Usage: steps/train_mono.sh [options] <data-dir> <lang-dir> <exp-dir>"
-  echo "e.g.: steps/train_mono.sh --nj 1 --totgauss 400 data/train data/lang exp/mono"
-  echo "options: --nj <n> --cmd <run.pl> --num-iters <40> --totgauss <1000> --boost-silence <1.0>"
-  echo "         --cmvn-opts <opts> --delta-opts <opts> --binary <true|false>"
+  printf '%s\n' "$help_message" >&2
   exit 2
 fi
 

@@ -4,6 +4,14 @@
 # A grep prefix "<file>:" is moved to the end: "%WER 1.25 [ 3 / 240, ... ] <file>".
 # Ties keep the first line.  No line: prints nothing, exits 1.
 set -euo pipefail
+help_message="Usage: utils/best_wer.sh < <compute-wer-outputs>   (no arguments, no options)
+e.g.: grep WER exp/mono/decode_test/wer_* | utils/best_wer.sh"
+if [ $# -gt 0 ]; then
+  case "$1" in
+    --help|-h) printf '%s\n' "$help_message"; exit 0;;
+    *) printf '%s\n' "$help_message" >&2; exit 2;;
+  esac
+fi
 awk '
   match($0, /%[WS]ER [0-9.]+/) {
     v = substr($0, RSTART + 5, RLENGTH - 5) + 0

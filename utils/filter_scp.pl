@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""utils/filter_scp.pl [--exclude] [-f <field>] <id-list> [<in.scp>] > out.scp
+"""Usage: utils/filter_scp.pl [--exclude] [-f <field>] <id-list> [<in.scp>] > out.scp
 
 Kaldi's filter_scp.pl without Perl: prints the lines of <in.scp> (or stdin) whose field <field>
 (1-based, default 1) is (with --exclude: is not) the first field of some line of <id-list>.
 Lines are copied unchanged, in input order.
+e.g.: utils/filter_scp.pl data/train/utt2spk data/all/feats.scp > data/train/feats.scp
 """
 import sys
 
 
 def main(argv):
+    if argv[:1] in (["--help"], ["-h"]):
+        print(__doc__.strip())
+        return 0
     exclude, field = False, 1
     while argv and argv[0].startswith("-") and len(argv[0]) > 1:
         if argv[0] == "--exclude":
@@ -22,8 +26,8 @@ def main(argv):
         else:
             sys.exit(f"filter_scp.pl: unknown option {argv[0]}")
     if len(argv) not in (1, 2) or field == 0:
-        sys.stderr.write("Usage: filter_scp.pl [--exclude] [-f <field>] <id-list> [<in.scp>] > out.scp\n"
-                         "e.g.: utils/filter_scp.pl data/train/utt2spk data/all/feats.scp\n")
+        sys.stderr.write(__doc__.strip().splitlines()[0] + "\n" + [
+            ln for ln in __doc__.splitlines() if ln.startswith("e.g.:")][0] + "\n")
         return 2
     ids = set()
     with open(argv[0], encoding="utf-8", errors="surrogateescape") as f:

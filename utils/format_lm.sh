@@ -10,12 +10,14 @@ map_oov=
 
 echo "$0 $@"  # Print the command line for logging
 
+help_message="Usage: utils/format_lm.sh [--map-oov <word>] <lang-dir> <arpa-lm[.gz]> [<lexicon>] <out-lang-dir>
+e.g.: utils/format_lm.sh data/lang data/local/lm/lm.arpa.gz data/local/dict/lexicon.txt data/lang_test
+(the lexicon argument is accepted for Kaldi compatibility and not used)"
+
 . utils/parse_options.sh
 
 if [ $# -ne 3 ] && [ $# -ne 4 ]; then
-  echo "Usage: utils/format_lm.sh [--map-oov <word>] <lang-dir> <arpa-lm[.gz]> [<lexicon>] <out-lang-dir>"
-  echo "e.g.: utils/format_lm.sh data/lang data/local/lm/lm.arpa.gz data/local/dict/lexicon.txt data/lang_test"
-  echo "(the lexicon argument is accepted for Kaldi compatibility and not used)"
+  printf '%s\n' "$help_message" >&2
   exit 2
 fi
 

@@ -11,12 +11,14 @@ self_loop_scale=0.1
 
 echo "$0 $@"  # Print the command line for logging
 
+help_message="Usage: utils/mkgraph.sh [options] <lang-dir> <model-dir> <graph-dir>
+e.g.: utils/mkgraph.sh data/lang_test exp/mono exp/mono/graph
+options: --transition-scale <1.0> --self-loop-scale <0.1>"
+
 . utils/parse_options.sh
 
 if [ $# -ne 3 ]; then
-  echo "Usage: utils/mkgraph.sh [options] <lang-dir> <model-dir> <graph-dir>"
-  echo "e.g.: utils/mkgraph.sh data/lang_test exp/mono exp/mono/graph"
-  echo "options: --transition-scale <1.0> --self-loop-scale <0.1>"
+  printf '%s\n' "$help_message" >&2
   exit 2
 fi
 

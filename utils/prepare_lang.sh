@@ -5,28 +5,27 @@
 set -euo pipefail
 
 # Begin configuration section.
-num_sil_states=5
-num_nonsil_states=3
-position_dependent_phones=true
-share_silence_phones=false
-sil_prob=0.5
+num_sil_states=5                 # number of states in silence models
+num_nonsil_states=3              # number of states in non-silence models
+position_dependent_phones=true   # _B/_E/_I/_S word-position phone markers
+share_silence_phones=false       # share the pdfs of silence phones
+sil_prob=0.5                     # optional silence probability [0 <= p < 1]
 # End configuration section.
 
 echo "$0 $@"  # Print the command line for logging
 
+help_message="Usage: utils/prepare_lang.sh [options] <dict-src-dir> <oov-dict-entry> <tmp-dir> <lang-dir>
+e.g.: utils/prepare_lang.sh --position-dependent-phones false data/local/dict \"<SIL>\" data/local/lang data/lang
+<dict-src-dir> must contain lexicon.txt (or lexiconp.txt), silence_phones.txt,
+ nonsilence_phones.txt, optional_silence.txt and optionally extra_questions.txt; they are
+ checked first (Kaldi's validate_dict_dir.pl checks), every problem reported at once.
+Options (with their defaults: --help): --num-sil-states, --num-nonsil-states,
+ --position-dependent-phones, --share-silence-phones, --sil-prob"
+
 . utils/parse_options.sh
 
 if [ $# -ne 4 ]; then
-  echo "usage: utils/prepare_lang.sh [options] <dict-src-dir> <oov-dict-entry> <tmp-dir> <lang-dir>"
-  echo "e.g.: utils/prepare_lang.sh --position-dependent-phones false data/local/dict \"<SIL>\" data/local/lang data/lang"
-  echo "<dict-src-dir> must contain lexicon.txt (or lexiconp.txt), silence_phones.txt,"
-  echo " nonsilence_phones.txt, optional_silence.txt and optionally extra_questions.txt"
-  echo "options:"
-  echo "  --num-sil-states <n>                   # default: 5, #states in silence models"
-  echo "  --num-nonsil-states <n>                # default: 3, #states in non-silence models"
-  echo "  --position-dependent-phones (true|false)  # default: true; _B/_E/_I/_S phone markers"
-  echo "  --share-silence-phones (true|false)    # default: false; share pdfs of silence phones"
-  echo "  --sil-prob <p>                         # default: 0.5 [0 <= p < 1]"
+  printf '%s\n' "$help_message" >&2
   exit 2
 fi
 

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""utils/spk2utt_to_utt2spk.pl [spk2utt ...] > utt2spk
+"""Usage: utils/spk2utt_to_utt2spk.pl [<spk2utt> ...] > <utt2spk>   (no options)
 
 Kaldi's spk2utt_to_utt2spk.pl without Perl: "<spk> <utt1> <utt2> ..." -> "<utt> <spk>" lines.
+e.g.: utils/spk2utt_to_utt2spk.pl data/train/spk2utt > data/train/utt2spk
 """
 import sys
 
 
 def main(argv):
+    if argv[:1] in (["--help"], ["-h"]):
+        print(__doc__.strip())
+        return 0
     for name in argv or ["-"]:
         f = sys.stdin if name == "-" else open(name, encoding="utf-8", errors="surrogateescape")
         for n, line in enumerate(f, 1):

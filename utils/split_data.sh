@@ -6,13 +6,14 @@
 # unchanged), spk2utt regenerated.  Implementation: bnn/kaldi/datadir.py (split_data).
 set -euo pipefail
 
-usage() {
-  cat >&2 <<USAGE
+usage() {  # usage [fd]: fd 1 (--help) exits 0, else the text goes to stderr and exits 2
+  cat >&"${1:-2}" <<USAGE
 Usage: $0 [--per-utt|--per-spk] <data-dir> <num-to-split>
   --per-spk   keep each speaker's utterances in one part: <data>/split<N>/<n> (default)
   --per-utt   split by utterance: <data>/split<N>utt/<n>
 e.g.: $0 data/train 4
 USAGE
+  if [ "${1:-2}" = 1 ]; then exit 0; fi
   exit 2
 }
 
@@ -20,7 +21,7 @@ mode=--per-spk
 while [ $# -gt 0 ]; do
   case "$1" in
     --per-utt|--per-spk) mode=$1; shift;;
-    --help|-h) usage;;
+    --help|-h) usage 1;;
     --*) echo "$0: unknown option $1" >&2; usage;;
     *) break;;
   esac

@@ -5,8 +5,8 @@
 # Implementation: bnn/kaldi/datadir.py (subset_data_dir).
 set -euo pipefail
 
-usage() {
-  cat >&2 <<USAGE
+usage() {  # usage [fd]: fd 1 (--help) exits 0, else the text goes to stderr and exits 2
+  cat >&"${1:-2}" <<USAGE
 Usage: $0 [--first|--last|--per-spk|--shortest] <src-data-dir> <num> <dest-data-dir>
    or: $0 --utt-list <utterance-list-file> <src-data-dir> <dest-data-dir>
    or: $0 --spk-list <speaker-list-file> <src-data-dir> <dest-data-dir>
@@ -15,6 +15,7 @@ Usage: $0 [--first|--last|--per-spk|--shortest] <src-data-dir> <num> <dest-data-
   --shortest         the <num> shortest utterances (utt2num_frames or utt2dur)
 e.g.: $0 --first data/train 100 data/train_100
 USAGE
+  if [ "${1:-2}" = 1 ]; then exit 0; fi
   exit 2
 }
 
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
       [ $# -ge 2 ] || usage
       [ -f "$2" ] || { echo "$0: no such file $2" >&2; exit 1; }
       opts+=("$1" "$2"); shift 2;;
-    --help|-h) usage;;
+    --help|-h) usage 1;;
     --*) echo "$0: unknown option $1" >&2; usage;;
     *) break;;
   esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""utils/sym2int.pl | utils/int2sym.pl [options] <symbol-table> [<input> ...] > output
+"""Usage: utils/sym2int.pl | utils/int2sym.pl [options] <symbol-table> [<input> ...] > output
 
 Kaldi's sym2int.pl and int2sym.pl without Perl (int2sym.pl is a symlink to this file; the
 direction follows the name it is called by).  Maps whitespace-separated fields through <symbol-table>
@@ -29,6 +29,9 @@ def parse_range(spec):
 
 
 def main(argv):
+    if argv[:1] in (["--help"], ["-h"]):
+        print(__doc__.strip())
+        return 0
     lo, hi, map_oov = 1, 10 ** 9, None
     while argv and argv[0].startswith("-") and len(argv[0]) > 1:
         if argv[0] == "-f" and len(argv) > 1:

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""utils/utt2spk_to_spk2utt.pl [utt2spk ...] > spk2utt
+"""Usage: utils/utt2spk_to_spk2utt.pl [<utt2spk> ...] > <spk2utt>   (no options)
 
 Kaldi's utt2spk_to_spk2utt.pl without Perl: reads "<utt> <spk>" lines (files or stdin) and writes
 "<spk> <utt1> <utt2> ..." with speakers in order of first appearance, utterances in input order.
+e.g.: utils/utt2spk_to_spk2utt.pl data/train/utt2spk > data/train/spk2utt
 """
 import sys
 
 
 def main(argv):
+    if argv[:1] in (["--help"], ["-h"]):
+        print(__doc__.strip())
+        return 0
     spk2utt = {}
     files = argv or ["-"]
     for name in files:

@@ -6,14 +6,15 @@
 # naming the file, line and utterance; exit 1.  Implementation: bnn/kaldi/datadir.py.
 set -euo pipefail
 
-usage() {
-  cat >&2 <<USAGE
+usage() {  # usage [fd]: fd 1 (--help) exits 0, else the text goes to stderr and exits 2
+  cat >&"${1:-2}" <<USAGE
 Usage: $0 [--no-feats] [--no-text] [--no-wav] <data-dir>
   --no-feats   do not require feats.scp
   --no-text    do not require text (e.g. test data without transcripts)
   --no-wav     do not require wav.scp
 e.g.: $0 data/train
 USAGE
+  if [ "${1:-2}" = 1 ]; then exit 0; fi
   exit 2
 }
 
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --no-feats|--no-text|--no-wav) opts+=("$1"); shift;;
     --non-print|--no-spk-sort) shift;;  # Kaldi options: UTF-8 is always checked here
-    --help|-h) usage;;
+    --help|-h) usage 1;;
     --*) echo "$0: unknown option $1" >&2; usage;;
     *) break;;
   esac

@@ -1,0 +1,69 @@
+"""Every script in utils/ and steps/ shows its usage on --help (issue 12 item 10): the usage line
+with its arguments (the same line it prints when run without them), its options, and an
+``e.g.:`` line; exit status 0."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import REPO
+
+SOURCED = {"utils/bnn_env.sh", "utils/parse_options.sh",   # sourced, not run
+           "steps/lib/make_feats.sh", "steps/lib/pyrun.sh"}
+# Without arguments these run (read stdin, or the whole pipeline): no usage-on-error to compare.
+RUN_WITHOUT_ARGS = {"steps/hybrid_asr.sh", "utils/best_wer.sh", "utils/spk2utt_to_utt2spk.pl",
+                    "utils/utt2spk_to_spk2utt.pl"}
+
+
+# Owned by another developer (decoding/scoring issue): their --help lacks the usage line.
+OTHERS = {"steps/decode.sh", "steps/score.sh"}
+
+
+def scripts():
+    out = []
+    for sub in ("utils", "steps", "steps/lib"):
+        for name in sorted(os.listdir(REPO / sub)):
+            rel = f"{sub}/{name}"
+            path = REPO / rel
+            if path.is_file() and rel not in SOURCED:
+                out.append(pytest.param(rel, marks=pytest.mark.xfail(
+                    strict=True, reason=f"{rel}: help_message to be fixed by its owner"))
+                    if rel in OTHERS else rel)
+    return out
+
+
+def run(rel, args, env):
+    r = subprocess.run([str(REPO / rel), *args], cwd=REPO, env=env, capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return r.returncode, r.stdout + r.stderr
+
+
+def usage_lines(text):
+    return [ln.strip() for ln in text.splitlines() if re.match(r"\s*usage:", ln, re.I)]
+
+
+def test_every_script_is_covered():
+    found = {p if isinstance(p, str) else p.values[0] for p in scripts()}
+    assert {"utils/prepare_lang.sh", "utils/format_lm.sh", "steps/hybrid_asr.sh",
+            "utils/sym2int.pl", "utils/int2sym.pl", "steps/lib/dev_best.sh"} <= found
+    for rel in found:
+        assert os.access(REPO / rel, os.X_OK), f"{rel}: not executable (add it to SOURCED?)"
+
+
+@pytest.mark.parametrize("rel", scripts())
+def test_help_shows_usage_arguments_options_and_example(rel, bnn_env):
+    code, out = run(rel, ["--help"], bnn_env)
+    assert code == 0, out
+    usage = usage_lines(out)
+    assert usage, f"{rel} --help prints no 'Usage:' line:\n{out}"
+    assert os.path.basename(rel) in usage[0], usage[0]
+    assert "<" in usage[0] or "no positional arguments" in usage[0] or \
+        "no arguments" in usage[0], f"usage line names no arguments: {usage[0]}"
+    assert re.search(r"^\s*e\.g\.:", out, re.M), f"{rel} --help has no 'e.g.:' line:\n{out}"
+    assert re.search(r"options|--[a-z]", out, re.I), f"{rel} --help lists no options:\n{out}"
+    if rel not in RUN_WITHOUT_ARGS:
+        code0, out0 = run(rel, [], bnn_env)
+        assert code0 != 0, out0
+        assert usage_lines(out0), f"{rel} without arguments prints no usage:\n{out0}"
+        assert usage_lines(out0)[0] in usage, (usage_lines(out0)[0], usage)
