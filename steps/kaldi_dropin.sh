@@ -88,6 +88,8 @@ alidir=$(abs $ali_dir); graph=$(abs $graph_dir)
 # Kaldi's set names (AMI: ihm/train) are data/<name> in the Kaldi dir; ours are flat (ihm_train).
 flat() { for x in "$@"; do echo -n "${x//\//_} "; done; }
 kaldi_sets="$train_set $dev_set $test_sets"
+declare -A kaldi_name
+for x in $kaldi_sets; do kaldi_name[${x//\//_}]=$x; done
 train_set=$(flat $train_set); dev_set=$(flat $dev_set); test_sets=$(flat $test_sets)
 train_set=${train_set% }; dev_set=${dev_set% }
 eval_sets="$dev_set $(for x in $test_sets; do [ "$x" = "$dev_set" ] || echo $x; done | tr '\n' ' ')"
@@ -203,7 +205,7 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   log "Stage 3: $results"
   rows=()
   for x in $eval_sets; do
-    kd=$(bnn-check-kaldi-dir --find-decode-dir "$x" --graph-dir "$graph_dir" \
+    kd=$(bnn-check-kaldi-dir --find-decode-dir "${kaldi_name[$x]:-$x}" --graph-dir "$graph_dir" \
       --kaldi-decode-dirs "$kaldi_decode_dirs" "$kdir")
     if [ -n "$kd" ]; then
       rows+=("kaldi $(basename $(dirname $graph)) GMM (Kaldi's own decode, best on the set):$x:$kd")

@@ -3,7 +3,8 @@
 * AMI (Lu et al. 2017 Table 4): :func:`prepare_ami` runs ``lhotse.recipes.prepare_ami`` (IHM by
   default, the official ``full-corpus-asr`` partition: train / dev / test, Kaldi text
   normalisation) and exports each split with ``lhotse.kaldi.export_to_kaldi`` to
-  ``<out>/<mic>/{train,dev,eval}`` (Kaldi's ami/s5b names; lhotse's ``test`` is ``eval``).
+  ``<out>/<mic>_{train,dev,eval}`` (Kaldi's ami/s5b ``data/<mic>/{train,dev,eval}`` flattened,
+  as steps/kaldi_dropin.sh names them when importing; lhotse's ``test`` is ``eval``).
 * Switchboard (Qian & Xiang 2019): :func:`prepare_switchboard` runs
   ``lhotse.recipes.prepare_switchboard`` (LDC97S62 + the ms98 transcripts) and exports it to
   ``<out>/train``, then splits it as Kaldi's swbd/s5c does (``utils/subset_data_dir.sh --first
@@ -49,7 +50,7 @@ def export(recordings, supervisions, dest: str) -> int:
 
 def prepare_ami(corpus_dir: str, out_dir: str, mic: str = "ihm",
                 annotations_dir: Optional[str] = None) -> Dict[str, int]:
-    """AMI ``mic`` splits to ``<out_dir>/<mic>/{train,dev,eval}`` (see the module docstring)."""
+    """AMI ``mic`` splits to ``<out_dir>/<mic>_{train,dev,eval}`` (see the module docstring)."""
     from lhotse.recipes import prepare_ami as lhotse_prepare_ami
     _need_dir(corpus_dir, "AMI corpus")
     manifests = lhotse_prepare_ami(corpus_dir, annotations_dir=annotations_dir, mic=mic,
@@ -59,7 +60,7 @@ def prepare_ami(corpus_dir: str, out_dir: str, mic: str = "ihm",
         if split not in manifests:
             raise BnnError(f"{corpus_dir}: lhotse's AMI recipe gave no '{split}' split")
         m = manifests[split]
-        counts[name] = export(m["recordings"], m["supervisions"], os.path.join(out_dir, mic, name))
+        counts[name] = export(m["recordings"], m["supervisions"], os.path.join(out_dir, f"{mic}_{name}"))
     return counts
 
 

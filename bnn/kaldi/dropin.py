@@ -466,12 +466,14 @@ def find_kaldi_decode_dir(graph_dir: str, test_set: str, overrides: str = "") ->
     this order, for a dir with ``wer_*`` files named as Kaldi's recipes name them: ``decode_<set>``
     (rm, an4), ``decode_<g>_<set>`` and ``decode_<g>_<set minus test_>`` (wsj:
     ``graph_tgpr`` -> ``decode_tgpr_dev93``), ``decode_<set>_<g>`` (swbd: ``graph_sw1_tg`` ->
-    ``decode_eval2000_sw1_tg``; ami: ``graph_<LM>`` -> ``decode_dev_<LM>``), where ``<g>`` is the
-    graph dir's name without ``graph_``."""
+    ``decode_eval2000_sw1_tg``; ami: ``graph_<LM>`` -> ``decode_dev_<LM>`` for ``ihm/dev``), where
+    ``<g>`` is the graph dir's name without ``graph_`` and a set in a sub-dir counts by its last
+    component."""
     for item in overrides.split():
         name, _, d = item.partition(":")
-        if name == test_set and d:
+        if name in (test_set, local_set_name(test_set)) and d:
             return d
+    test_set = test_set.rstrip("/").split("/")[-1]  # AMI: ihm/dev -> decode_dev_<lm>
     gdir = os.path.abspath(graph_dir)
     mdir, gname = os.path.dirname(gdir), os.path.basename(gdir)
     g = gname[len("graph_"):] if gname.startswith("graph_") else ""
