@@ -14,6 +14,7 @@ import time
 import kaldiio
 import numpy as np
 
+from bnn.feats.tables import TableWriter, read_matrices
 from bnn.utils.errors import BnnError
 
 logger = logging.getLogger(__name__)
@@ -72,12 +73,10 @@ def forward_from_args(args) -> None:
     n_utt = n_frames = 0
     t_net = 0.0
     start = time.time()
-    try:
-        reader = kaldiio.ReadHelper(args.feats_rspecifier)
-    except Exception as err:  # noqa: BLE001
-        raise BnnError(f"{args.feats_rspecifier}: cannot open ({err})") from None
-    with reader, kaldiio.WriteHelper(args.wspecifier) as writer:
-        for utt, feats in _checked(reader, args.feats_rspecifier):
+    # read_matrices names the utterance of a parse error; TableWriter renames its files into
+    # place only when the loop finished, so a failure leaves no output that looks complete.
+    with TableWriter(args.wspecifier) as writer:
+        for utt, feats in read_matrices(args.feats_rspecifier):
             x = frontend(utt, np.asarray(feats))
             if x.shape[1] != payload["input_dim"]:
                 raise BnnError(f"utterance {utt}: features give input dim {x.shape[1]} but the "
@@ -97,17 +96,6 @@ def forward_from_args(args) -> None:
                 args.engine)
     if n_utt == 0:
         raise BnnError(f"{args.feats_rspecifier}: no utterances read")
-
-
-def _checked(reader, name):
-    try:
-        for item in reader:
-            yield item
-    except BnnError:
-        raise
-    except Exception as err:  # noqa: BLE001 - kaldiio raises various errors on corrupt input
-        raise BnnError(f"{name}: corrupt or truncated archive ({type(err).__name__}: {err})") \
-            from None
 
 
 def make_engine(name: str, model, num_threads: int):

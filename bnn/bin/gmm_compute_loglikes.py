@@ -10,8 +10,8 @@ from bnn.utils.errors import BnnError
 
 
 def _main(argv):
-    import kaldiio
     import numpy as np
+    from bnn.feats.tables import TableWriter, read_matrices
     from bnn.kaldi.model_io import read_model
     p = make_parser("Write GMM log-likelihoods per frame and pdf as a Kaldi matrix archive.",
                     prog="bnn-gmm-compute-loglikes")
@@ -24,9 +24,8 @@ def _main(argv):
     if am is None:
         raise BnnError(f"{a.model}: has no AmDiagGmm (not a GMM model)")
     n = 0
-    with kaldiio.ReadHelper(a.feats_rspecifier) as reader, \
-            kaldiio.WriteHelper(a.loglikes_wspecifier) as writer:
-        for utt, feats in reader:
+    with TableWriter(a.loglikes_wspecifier) as writer:  # output renamed into place on success
+        for utt, feats in read_matrices(a.feats_rspecifier):
             feats = np.asarray(feats, dtype=np.float32)
             if feats.ndim != 2 or feats.shape[1] != am.dim:
                 raise BnnError(f"{a.feats_rspecifier}: utterance {utt} has feature dimension "

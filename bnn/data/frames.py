@@ -10,9 +10,9 @@ epoch replays identically after ``--resume``.
 import logging
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
-import kaldiio
 import numpy as np
 
+from bnn.feats.tables import load_entry, load_scp
 from bnn.utils.errors import BnnError
 
 logger = logging.getLogger(__name__)
@@ -51,11 +51,8 @@ class UtteranceSource:
         self.feats_scp = feats_scp
         self.targets_scp = targets_scp
         self.transform = transform
-        try:
-            self._feats = kaldiio.load_scp(feats_scp)
-        except FileNotFoundError:
-            raise BnnError(f"{feats_scp}: file not found") from None
-        self._targets = kaldiio.load_scp(targets_scp) if targets_scp else None
+        self._feats = load_scp(feats_scp)
+        self._targets = load_scp(targets_scp) if targets_scp else None
         self.num_skipped = 0
         self._skipped_logged = set()
 
@@ -73,16 +70,13 @@ class UtteranceSource:
 
     def load(self, utt: str) -> Optional[Tuple[np.ndarray, Optional[np.ndarray]]]:
         """Return ``(inputs[T, D] float32, targets[T] int64 or None)``, or None if skipped."""
-        try:
-            raw = self._feats[utt]
-        except KeyError:
-            raise BnnError(f"{self.feats_scp}: no features for utterance {utt}") from None
-        except (OSError, ValueError) as err:
-            raise BnnError(f"{self.feats_scp}: cannot read features of {utt}: {err}") from None
+        if utt not in self._feats:
+            raise BnnError(f"{self.feats_scp}: no features for utterance {utt}")
+        raw = load_entry(self._feats, utt, self.feats_scp)
         x = np.ascontiguousarray(self.transform(utt, np.asarray(raw)), dtype=np.float32)
         if self._targets is None:
             return x, None
-        y = np.asarray(self._targets[utt]).astype(np.int64)
+        y = np.asarray(load_entry(self._targets, utt, self.targets_scp)).astype(np.int64)
         if len(y) != len(x):
             self.num_skipped += 1
             if utt not in self._skipped_logged:

@@ -1,32 +1,16 @@
 """Guarded matrix reading for the decoders (int-vector archives are written by
 :class:`bnn.kaldi.alignments.IntVectorWriter`, Kaldi-exact in text and binary)."""
-import io
-import logging
-
+from bnn.feats import tables as _feats_tables
 from bnn.utils.errors import BnnError
 
-log = logging.getLogger(__name__)
 
 def read_matrices(rspec: str):
-    """Iterate ``(key, matrix)`` over an rspecifier with kaldiio; a truncated or corrupt archive
-    becomes a one-line :class:`BnnError` naming the last good utterance."""
-    import kaldiio
-    last = None
+    """Iterate ``(key, matrix)`` over an rspecifier (``ark:``, ``ark:-``, pipes, ``scp:``; option
+    flags such as ``ark,s,cs:`` are accepted).  A truncated or corrupt archive, or a text matrix
+    that does not parse, becomes a one-line :class:`BnnError` naming the table and the utterance
+    being read (:func:`bnn.feats.tables.read_matrices`)."""
     try:
-        reader = kaldiio.ReadHelper(rspec)
-    except Exception as err:  # noqa: BLE001 - kaldiio raises many types for bad specifiers
+        _feats_tables.parse_specifier(rspec)
+    except BnnError as err:
         raise BnnError(f"{rspec}: cannot open ({err})") from None
-    with reader:
-        it = iter(reader)
-        while True:
-            try:
-                key, mat = next(it)
-            except StopIteration:
-                break
-            except (EOFError, ValueError, OSError, KeyError, IndexError, UnicodeDecodeError,
-                    io.UnsupportedOperation, RuntimeError) as err:
-                where = f"after utterance {last}" if last else "at the first utterance"
-                raise BnnError(f"{rspec}: truncated or corrupt archive {where} ({type(err).__name__}: "
-                               f"{str(err).splitlines()[0] if str(err) else ''})") from None
-            last = key
-            yield key, mat
+    return _feats_tables.read_matrices(rspec)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import kaldiio
@@ -37,8 +38,19 @@ def parse_specifier(spec: str) -> Tuple[List[str], str]:
     return flags, target
 
 
+def _why(err: BaseException) -> str:
+    """``Type: first line of the message`` (kaldiio's parse errors are often bare asserts)."""
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 def read_matrices(rspecifier: str) -> Iterator[Tuple[str, np.ndarray]]:
-    """Yield ``(key, array)`` from a Kaldi rspecifier, in table order."""
+    """Yield ``(key, array)`` from a Kaldi rspecifier, in table order.
+
+    Any read or parse failure (missing file, truncated binary matrix, a text matrix that is not
+    ``key [ rows ]``, a bad scp line) is a one-line :class:`BnnError` naming the table and the
+    utterance being read (kaldiio's own errors are often bare ``AssertionError``s)."""
+    from kaldiio.matio import read_kaldi, read_token
     flags, target = parse_specifier(rspecifier)
     if "scp" in flags:
         loader = _load_scp(target)
@@ -51,35 +63,74 @@ def read_matrices(rspecifier: str) -> Iterator[Tuple[str, np.ndarray]]:
         raise BnnError(f"{target}: cannot open archive: {err.strerror or err}") from None
     last = None
     with fd:
-        it = kaldiio.load_ark(fd)
         while True:
+            # kaldiio.load_ark's loop, with the key known when its matrix fails to parse
             try:
-                key, array = next(it)
-            except StopIteration:
+                key = read_token(fd)
+            except Exception as err:  # noqa: BLE001 - undecodable key, read error
+                after = f" after utterance {last}" if last else " at the first utterance"
+                raise BnnError(f"{target}: truncated or corrupt archive{after}: cannot read the "
+                               f"next key ({_why(err)})") from None
+            if key is None:
                 break
+            try:
+                array = read_kaldi(fd, "<")
             except Exception as err:  # noqa: BLE001 - kaldiio raises many types on bad data
-                after = f" after key {last}" if last else ""
-                raise BnnError(f"{target}: cannot read archive{after}: {err}") from None
+                after = f" (the one after {last})" if last else ""
+                raise BnnError(f"{target}: utterance {key}{after}: truncated or corrupt archive, "
+                               f"not a Kaldi matrix/vector ({_why(err)})") from None
             last = key
             yield key, array
 
 
+def _check_scp_lines(target: str) -> None:
+    """Every line of a plain scp file is ``<key> <rxfilename>`` (kaldiio's message names neither)."""
+    if target.strip() == "-" or target.rstrip().endswith("|") or not os.path.isfile(target):
+        return
+    try:
+        with open(target, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if line.strip() and len(line.split(None, 1)) != 2:
+                    raise BnnError(f"{target}:{lineno}: expected '<utterance> <rxfilename>', got "
+                                   f"'{line.strip()}'")
+    except UnicodeDecodeError:
+        raise BnnError(f"{target}: not a text scp file (undecodable bytes)") from None
+
+
 def _load_scp(target: str):
+    _check_scp_lines(target)
     try:
         return kaldiio.load_scp(target, max_cache_fd=32)
     except FileNotFoundError:
-        raise BnnError(f"{target}: no such scp file") from None
-    except (OSError, ValueError) as err:
-        raise BnnError(f"{target}: cannot read scp file: {err}") from None
+        raise BnnError(f"{target}: file not found (scp)") from None
+    except Exception as err:  # noqa: BLE001 - a malformed line raises various types
+        raise BnnError(f"{target}: cannot read scp file ({_why(err)})") from None
 
 
 def _load_entry(loader, key: str, target: str):
     try:
-        return loader[key]
+        with warnings.catch_warnings():  # kaldiio warns on every failed load, then raises
+            warnings.simplefilter("ignore")
+            return loader[key]
     except FileNotFoundError as err:
-        raise BnnError(f"{target}: key {key}: missing file {err.filename}") from None
+        raise BnnError(f"{target}: utterance {key}: missing file {err.filename}") from None
     except Exception as err:  # noqa: BLE001
-        raise BnnError(f"{target}: key {key}: cannot read matrix: {err}") from None
+        where = getattr(loader, "_dict", {}).get(key)  # kaldiio's LazyLoader: key -> rxfilename
+        source = f" {where}" if isinstance(where, str) else ""
+        raise BnnError(f"{target}: utterance {key}: cannot read matrix{source} "
+                       f"({_why(err)})") from None
+
+
+def load_scp(target: str):
+    """kaldiio's lazy scp dict; a missing or malformed scp is a one-line :class:`BnnError`."""
+    return _load_scp(target)
+
+
+def load_entry(loader, key: str, target: str) -> np.ndarray:
+    """``loader[key]`` of a :func:`load_scp` dict; read/parse failures name the scp and key."""
+    if key not in loader:
+        raise BnnError(f"{target}: no entry for utterance {key}")
+    return _load_entry(loader, key, target)
 
 
 class _RandomAccess:
@@ -238,4 +289,5 @@ class TableWriter:
         return False
 
 
-__all__ = ["parse_specifier", "read_matrices", "random_access", "read_text_map", "TableWriter"]
+__all__ = ["parse_specifier", "read_matrices", "load_scp", "load_entry", "random_access",
+           "read_text_map", "TableWriter"]

@@ -69,7 +69,8 @@ class GmmFeatures:
         if self.pipeline.cmvn:
             if not os.path.isfile(cmvn_scp):
                 raise BnnError(f"{cmvn_scp}: missing (run steps/compute_cmvn_stats.sh first)")
-            self.stats = kaldiio.load_scp(cmvn_scp)
+            from bnn.feats.tables import load_scp
+            self.stats = load_scp(cmvn_scp)
             self.cmvn_scp = cmvn_scp
         self._kaldiio = kaldiio
 
@@ -87,11 +88,11 @@ class GmmFeatures:
         spk = self.utt2spk.get(utt)
         if spk is None:
             raise BnnError(f"{self.data_dir}/utt2spk: no speaker for utterance {utt}")
-        try:
-            st = self.stats[spk]
-        except KeyError:
+        if spk not in self.stats:
             raise BnnError(f"{self.cmvn_scp}: no CMVN stats for speaker {spk} "
-                           f"(utterance {utt})") from None
+                           f"(utterance {utt})")
+        from bnn.feats.tables import load_entry
+        st = load_entry(self.stats, spk, self.cmvn_scp)
         try:
             return self.pipeline.apply(x, st, utt)
         except BnnError as err:

@@ -7,6 +7,7 @@ import subprocess
 import numpy as np
 import torch
 
+from bnn.feats.tables import load_entry
 from bnn.data.frames import UtteranceSource, read_scp_keys, split_train_cv
 from bnn.train import checkpoint, convergence
 from bnn.train.config import load_config
@@ -88,7 +89,7 @@ def train_from_args(args) -> None:
     logger.info("%d training utterances, %d cross-validation utterances", len(train_utts),
                 len(cv_utts))
 
-    raw_dim = np.asarray(train_source._feats[train_utts[0]]).shape[1]
+    raw_dim = np.asarray(load_entry(train_source._feats, train_utts[0], train_feats)).shape[1]
     input_dim = frontend.input_dim(raw_dim)
     num_pdfs = args.num_pdfs
     if init_payload is not None:

@@ -15,10 +15,10 @@ import logging
 import os
 from typing import Callable, Dict, Optional
 
-import kaldiio
 import numpy as np
 
 from bnn.feats.pipeline import FeaturePipeline
+from bnn.feats.tables import load_entry, load_scp, read_matrices
 from bnn.utils.errors import BnnError
 
 logger = logging.getLogger(__name__)
@@ -84,20 +84,20 @@ class FeatureFrontend:
                 utt2spk = utt2spk or (u2s if os.path.isfile(u2s) else None)
             self._cmvn_name = cmvn_rspecifier
             if cmvn_rspecifier.startswith("scp:"):
-                self._cmvn = kaldiio.load_scp(cmvn_rspecifier[4:])
+                self._cmvn = load_scp(cmvn_rspecifier[4:])
             else:
-                self._cmvn = dict(kaldiio.ReadHelper(cmvn_rspecifier))
+                self._cmvn = dict(read_matrices(cmvn_rspecifier))
             self._utt2spk = read_table(utt2spk) if utt2spk else None
 
     def cmvn_stats(self, utt: str) -> np.ndarray:
         if self._utt2spk is not None and utt not in self._utt2spk:
             raise BnnError(f"utt2spk: no speaker for utterance {utt}")
         key = self._utt2spk[utt] if self._utt2spk is not None else utt
-        try:
+        if key not in self._cmvn:
+            raise BnnError(f"{self._cmvn_name}: no CMVN stats for '{key}' (utterance {utt})")
+        if isinstance(self._cmvn, dict):
             return np.asarray(self._cmvn[key], dtype=np.float64)
-        except KeyError:
-            raise BnnError(f"{self._cmvn_name}: no CMVN stats for '{key}' (utterance {utt})") \
-                from None
+        return np.asarray(load_entry(self._cmvn, key, self._cmvn_name), dtype=np.float64)
 
     def unnormalised(self, utt: str, feats: np.ndarray) -> np.ndarray:
         stats = self.cmvn_stats(utt) if self._cmvn is not None else None
@@ -125,7 +125,8 @@ def estimate_input_norm(frontend: FeatureFrontend, source_feats, utts, max_utts:
     s1 = s2 = None
     n = 0
     for utt in pick:
-        x = frontend.unnormalised(utt, np.asarray(source_feats[utt])).astype(np.float64)
+        raw = load_entry(source_feats, utt, "feats.scp")
+        x = frontend.unnormalised(utt, np.asarray(raw)).astype(np.float64)
         s1 = x.sum(0) if s1 is None else s1 + x.sum(0)
         s2 = (x * x).sum(0) if s2 is None else s2 + (x * x).sum(0)
         n += len(x)
