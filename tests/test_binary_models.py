@@ -199,6 +199,12 @@ def test_semi_stochastic_binarization_frequency():
     gen = torch.Generator().manual_seed(1234)
     changed = torch.zeros_like(w0)
     draws = 4000
+    # the fixed input layer, with weights that clipping or binarization would both change
+    w_in = model.blocks[0].affine.weight
+    assert model.blocks[0].update == "fixed"
+    with torch.no_grad():
+        w_in.copy_(torch.linspace(-1.7, 1.3, w_in.numel()).reshape(w_in.shape))
+    w_in0 = w_in.detach().clone()
     for _ in range(draws):
         with torch.no_grad():
             block.affine.weight.copy_(w0)
@@ -206,7 +212,7 @@ def test_semi_stochastic_binarization_frequency():
         w = block.affine.weight.detach()
         assert torch.all((w == w0) | (w == torch.where(w0 > 0, 1.0, -1.0)))
         changed += (w != w0).float()
-        assert torch.equal(model.blocks[0].affine.weight, model.blocks[0].affine.weight)
+        assert torch.equal(model.blocks[0].affine.weight, w_in0)  # fixed layer untouched
     # Sign(0) = -1 so 0.0 would move with probability |0| = 0; +-1 never "change"
     freq = (changed / draws).mean(0)
     expected = 0.3 * values.abs()
