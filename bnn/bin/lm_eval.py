@@ -11,6 +11,8 @@ from bnn.utils.cli import make_parser, run_main, setup_logging
 def lm_eval(argv=None) -> int:
     p = make_parser("Perplexity and stored size of an LSTM LM; optional bit-packed export.", prog="bnn-lm-eval")
     p.add_argument("--export", default="", help="write the bit-packed model here (words.txt is copied beside it)")
+    p.add_argument("--check-export", action="store_true", help="reload the export and fail unless it gives "
+                   "the same perplexity on every text")
     p.add_argument("--json", default="", help="write {text: ppl, storage...} here")
     p.add_argument("--utt-ids", action="store_true", help="text lines start with an utterance id")
     p.add_argument("--threads", type=int, default=1)
@@ -25,6 +27,7 @@ def lm_eval(argv=None) -> int:
     from bnn.lm.data import read_sentences, tokens
     from bnn.lm.export import export_packed, file_bytes, storage
     from bnn.lm.train import evaluate, load_lm
+    from bnn.utils.errors import BnnError
     from bnn.utils.fileio import atomic_write
     torch.set_num_threads(args.threads)
     model, vocab = load_lm(args.model)
@@ -45,6 +48,15 @@ def lm_eval(argv=None) -> int:
             shutil.copyfile(src, dst)
         out["export"] = args.export
         out["export_file_bytes"] = file_bytes(args.export)
+        if args.check_export:
+            packed, _ = load_lm(args.export)
+            out["ppl_export"] = {}
+            for text in args.texts:
+                out["ppl_export"][text] = evaluate(packed, tokens(read_sentences(text, args.utt_ids), vocab))
+                if out["ppl_export"][text] != out["ppl"][text]:
+                    raise BnnError(f"{args.export}: the export gives perplexity {out['ppl_export'][text]} on {text}, "
+                                   f"the model {out['ppl'][text]}")
+            print(f"{args.export}: export round trip: same perplexity on {len(args.texts)} texts")
     print(f"{args.model}: {st.n_binary} binary + {st.n_scale} scale + {st.n_real} real parameters; "
           f"stored {st.stored_bits} bits ({st.payload_bytes} bytes payload), float {st.float_bits // 8} bytes, "
           f"compression {st.compression:.2f}x", file=sys.stdout)
