@@ -6,6 +6,7 @@ binary activations / binary neural network, Qian BDNN / BDNN-noBN / BDNN+KD / BC
 through ``bnn-forward ... ark:- | bnn-latgen-faster-mapped``, Lu and Qian nets also with
 ``--engine packed``; then RESULTS.md.
 """
+import os
 import re
 import shutil
 import subprocess
@@ -175,3 +176,73 @@ def test_stage8_keeps_hand_notes_outside_the_generated_block(stage8_recipe, bnn_
     assert text.startswith("# made-up\n\n> Note above the table, by hand.\n\n<!-- bnn-make")
     assert text.endswith("<!-- bnn-make-results-table: end -->\n\nNote below, by hand.\n")
     assert "| lstm | gmm | 3.75 |" in text and text.count("| dnn | packed |") == 1
+
+
+def test_yesno_local_template_writes_kaldis_data_and_lang(shared_dir, repo_root, tmp_path, bnn_env):
+    """egs/yesno/local is the plain-shell template of docs/new_corpus.md: its data dirs are
+    byte-identical to Kaldi's egs/yesno/s5 ones, and its dict dir gives Kaldi's phones/words."""
+    kaldi = shared_dir / "fixtures/kaldi_yesno_s5/data"
+    rec = repo_root / "egs/yesno"
+    r = subprocess.run(["local/prepare_data.sh", "--corpus-dir",
+                        str(shared_dir / "corpora/yesno/waves_yesno"), "--download", "false",
+                        str(tmp_path / "data")], cwd=rec, env=bnn_env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for s in ("train_yesno", "test_yesno"):
+        for name in ("text", "utt2spk", "spk2utt"):
+            assert (tmp_path / "data" / s / name).read_bytes() == (kaldi / s / name).read_bytes()
+        wav = [ln.split() for ln in (tmp_path / "data" / s / "wav.scp").read_text().splitlines()]
+        assert len(wav) == 30 and all(os.path.isfile(p) and p.endswith(f"/{u}.wav") for u, p in wav)
+    r = subprocess.run(["local/prepare_dict.sh", str(tmp_path / "dict")], cwd=rec, env=bnn_env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(["utils/prepare_lang.sh", "--position-dependent-phones", "false",
+                        str(tmp_path / "dict"), "<SIL>", str(tmp_path / "tmp"),
+                        str(tmp_path / "lang")], cwd=rec, env=bnn_env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for name in ("phones.txt", "words.txt"):
+        assert (tmp_path / "lang" / name).read_bytes() == (kaldi / "lang" / name).read_bytes()
+    r = subprocess.run(["local/prepare_data.sh", "--corpus-dir", str(tmp_path / "none"),
+                        "--download", "false", str(tmp_path / "d2")], cwd=rec, env=bnn_env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "--corpus-dir" in r.stderr and not (tmp_path / "d2").exists()
+
+
+ARPA = """\\data\\
+ngram 1=4
+
+\\1-grams:
+-0.30103 </s>
+-99 <s>
+-0.60206 YES
+-0.60206 NO
+
+\\end\\
+"""
+
+
+def test_hybrid_asr_stage2_uses_a_given_arpa_lm(repo_root, tmp_path, bnn_env):
+    """Issue 12 item 9: --lm <arpa> makes G.fst from that LM instead of training one."""
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    for name in ("steps", "utils", "local"):
+        (rec / name).symlink_to(repo_root / "egs/yesno" / name)
+    shutil.copy(repo_root / "egs/yesno/cmd.sh", rec / "cmd.sh")
+    assert subprocess.run(["local/prepare_dict.sh", "data/local/dict"], cwd=rec, env=bnn_env,
+                          capture_output=True).returncode == 0
+    (rec / "my.arpa").write_text(ARPA)
+    r = subprocess.run(["bash", "steps/hybrid_asr.sh", "--stage", "1", "--stop-stage", "2",
+                        "--lm", "my.arpa", "--oov", "<SIL>", "--train-set", "none"],
+                       cwd=rec, env=bnn_env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Stage 2: ARPA LM my.arpa" in r.stderr
+    assert not (rec / "data/local/lm/lm.arpa").exists()   # nothing trained (no data/none/text)
+    ref = subprocess.run(["utils/format_lm.sh", "data/lang", "my.arpa", str(tmp_path / "ref")],
+                         cwd=rec, env=bnn_env, capture_output=True, text=True)
+    assert ref.returncode == 0, ref.stderr
+    assert (rec / "data/lang_test/G.fst").read_bytes() == (tmp_path / "ref/G.fst").read_bytes()
+    r = subprocess.run(["bash", "steps/hybrid_asr.sh", "--stage", "2", "--stop-stage", "2",
+                        "--lm", "missing.arpa"], cwd=rec, env=bnn_env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1 and "--lm missing.arpa: no such file" in r.stderr

@@ -69,11 +69,11 @@ def test_help_shows_usage_arguments_options_and_example(rel, bnn_env):
         assert usage_lines(out0)[0] in usage, (usage_lines(out0)[0], usage)
 
 
-def _config_options(script):
-    """Options of a Kaldi-style script: the variables of its configuration section."""
-    text = (REPO / script).read_text()
-    section = text.split("# Begin configuration section.", 1)[1].split("# End configuration", 1)[0]
-    return {"--" + m.replace("_", "-") for m in re.findall(r"^([a-z_][a-z0-9_]*)=", section, re.M)}
+def _help_options(script, env):
+    """The options a script's --help lists."""
+    r = subprocess.run([str(REPO / script), "--help"], cwd=REPO, env=env, capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return set(re.findall(r"(--[a-z][a-z-]*)", r.stdout + r.stderr))
 
 
 @pytest.mark.parametrize("doc", ["conf/nnet/README.md", "docs/new_corpus.md"])
@@ -91,8 +91,8 @@ def test_documented_options_belong_to_the_command_shown(doc, bnn_env):
         if not opts:
             continue
         cmd = span.split()[0]
-        if re.fullmatch(r"(steps|utils)/\w+\.sh", cmd) and (REPO / cmd).is_file():
-            known = _config_options(cmd)
+        if re.fullmatch(r"(steps|utils)/\w+\.(sh|pl)", cmd) and (REPO / cmd).is_file():
+            known = _help_options(cmd, bnn_env)
         elif cmd == "bnn-train":
             known = set(re.findall(r"(--[a-z][a-z-]*)", train_help))
         elif cmd.endswith("run.sh") or cmd.startswith("<"):

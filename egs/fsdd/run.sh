@@ -16,6 +16,7 @@ nnet_threads=2                  # torch threads per training job (2 cores)
 # nnets on fbank: per-speaker mean and variance normalisation, as Kaldi's nnet1 fbank recipes
 nnet_cmvn_opts="--norm-means=true --norm-vars=true"
 only_systems=""                 # e.g. "dnn_float lu_bw_p0" (make demo)
+lm=""   # an ARPA LM (.arpa[.gz]) for stage 2 instead of training one on the transcripts
 
 . ./path.sh
 . ./cmd.sh
@@ -29,7 +30,7 @@ fi
 
 steps/hybrid_asr.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage --nj $nj \
   --train-set train --dev-set dev --test-sets test --oov "<UNK>" --lm-order 2 \
-  --mono-opts "--totgauss 1000" --systems $systems --only-systems "$only_systems" --nnet-threads $nnet_threads \
+  --lm "$lm" --mono-opts "--totgauss 1000" --systems $systems --only-systems "$only_systems" --nnet-threads $nnet_threads \
   --nnet-cmvn-opts "$nnet_cmvn_opts" \
   --decode-opts "--min-lmwt 6 --max-lmwt 14 --word-ins-penalty 0.0,1.0" \
   --results-title "FSDD connected digits"

@@ -9,6 +9,7 @@ stop_stage=100
 nj=1   # one speaker ("global"): split_data.sh keeps speakers whole, as Kaldi
 corpus_dir=../../../shared/corpora/yesno/waves_yesno  # downloaded from openslr when absent
 systems=conf/nnet_systems.txt  # conf/nnet_systems_ci.txt: the binary grid CI runs
+lm=""   # an ARPA LM (.arpa[.gz]) for stage 2 instead of training one on the transcripts
 
 . ./path.sh
 . ./cmd.sh
@@ -22,4 +23,4 @@ fi
 
 steps/hybrid_asr.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage --nj $nj \
   --train-set train_yesno --dev-set "" --test-sets test_yesno --oov "<SIL>" --lm-order 1 \
-  --mono-opts "--totgauss 400" --systems $systems --results-title "yesno"
+  --lm "$lm" --mono-opts "--totgauss 400" --systems $systems --results-title "yesno"
