@@ -291,3 +291,16 @@ def test_import_keeps_the_kaldi_dir_path_as_given(shared_dir, tmp_path, layout):
     ours = kaldiio.load_scp(str(tmp_path / "d/feats.scp"))
     for k, mat in ref.items():
         np.testing.assert_array_equal(ours[k], mat)
+
+
+def test_import_refuses_the_kaldi_dir_reached_through_a_symlink(shared_dir, tmp_path):
+    """The Kaldi dir given through a symlink, the output inside its real path: still refused."""
+    from bnn.kaldi import dropin
+    real = tmp_path / "s5"
+    shutil.copytree(shared_dir / "fixtures/kaldi_yesno_s5/data/test_yesno", real / "data/test_yesno")
+    shutil.copytree(shared_dir / "fixtures/kaldi_yesno_s5/mfcc", real / "mfcc")
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    with pytest.raises(BnnError, match="refusing to write inside the Kaldi dir"):
+        dropin.import_data_dir(str(link), "data/test_yesno", str(real / "data/imported"))
+    assert not (real / "data/imported").exists()

@@ -247,7 +247,8 @@ def import_data_dir(kaldi_dir: str, src: str, dest: str, need_feats: bool = True
             continue
         if not os.path.isfile(p):
             raise BnnError(f"{p}: missing (a data dir with features is needed)")
-    if os.path.abspath(dest).startswith(kaldi_dir + os.sep):
+    if os.path.abspath(dest).startswith(kaldi_dir + os.sep) or \
+            os.path.realpath(dest).startswith(os.path.realpath(kaldi_dir) + os.sep):  # via a symlink
         raise BnnError(f"{dest}: refusing to write inside the Kaldi dir {kaldi_dir}")
     os.makedirs(dest, exist_ok=True)
     num_utts = 0
