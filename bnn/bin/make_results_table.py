@@ -1,5 +1,9 @@
 """`bnn-make-results-table [--exp-dir exp] [--dev dev] [--test test] [--output RESULTS.md]`: one
-markdown table of every exp/*/decode_* (see :mod:`bnn.decode.results`)."""
+markdown table of every exp/*/decode_* (see :mod:`bnn.decode.results`): a row per decode dir
+with an engine column (``decode_test_packed`` -> ``packed``), nets not converged marked.  The
+table is written between marker lines; text outside them in an existing --output is kept.
+
+e.g.: bnn-make-results-table --exp-dir exp --dev dev --test test --output RESULTS.md"""
 import os
 import sys
 
@@ -15,7 +19,9 @@ def make_results_table(argv=None) -> int:
     p.add_argument("--test", default="test", help="test set name (decode_<test>)")
     p.add_argument("--title", default="Results")
     p.add_argument("--command", default="", help="command line that produced the results (default: this one)")
-    p.add_argument("--output", default="RESULTS.md")
+    p.add_argument("--output", default="RESULTS.md",
+                   help="markdown file: its generated block is replaced, the rest kept (a file "
+                        "without the block's markers is kept as <output>.bak)")
     args = p.parse_args(argv)
     setup_logging(args.verbose)
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
