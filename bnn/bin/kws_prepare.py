@@ -31,11 +31,11 @@ def _run(argv=None):
     if args.corpus == "sc-local":
         counts = manifests.prepare_sc_local(args.corpus_dir, args.out_dir)
     elif args.corpus == "fsdd":
-        counts = manifests.prepare_fsdd(args.corpus_dir, args.out_dir)
+        counts = manifests.prepare_fsdd(args.corpus_dir, args.out_dir, args.limit)
     else:
         counts = manifests.prepare_sc_full(args.corpus_dir, args.out_dir, args.version,
                                            args.download == "true")
-    if args.limit > 0:
+    if args.limit > 0 and args.corpus != "fsdd":
         counts = {k: manifests.subsample(os.path.join(args.out_dir, f"cuts_{k}.jsonl.gz"),
                                          args.limit) for k in counts}
     with atomic_write(os.path.join(args.out_dir, ".done")) as f:

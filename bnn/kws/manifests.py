@@ -149,8 +149,10 @@ def prepare_sc_full(corpus_dir: str, out_dir: str, version: str = "2",
     return counts
 
 
-def prepare_fsdd(corpus_dir: str, out_dir: str) -> Dict[str, int]:
-    """FSDD isolated digits as a 10-keyword task, speaker-disjoint test set (module docstring)."""
+def prepare_fsdd(corpus_dir: str, out_dir: str, limit: int = 0) -> Dict[str, int]:
+    """FSDD isolated digits as a 10-keyword task, speaker-disjoint test set (module docstring).
+
+    ``limit`` > 0 keeps every k-th recording of each set so that at most ``limit`` remain (CI)."""
     from lhotse import CutSet
     rec_dir = os.path.join(corpus_dir, "recordings")
     if not os.path.isdir(rec_dir):
@@ -163,14 +165,17 @@ def prepare_fsdd(corpus_dir: str, out_dir: str) -> Dict[str, int]:
             continue
         digit, spk, take = int(m.group(1)), m.group(2), int(m.group(3))
         part = ("train" if take < 45 else "dev") if spk in FSDD_TRAIN_SPK else "test"
-        parts[part].append(_cut(os.path.join(os.path.abspath(rec_dir), name), name[:-4],
-                                DIGITS[digit], spk))
+        parts[part].append((os.path.join(os.path.abspath(rec_dir), name), name[:-4],
+                            DIGITS[digit], spk))
     if not parts["train"]:
         raise BnnError(f"{rec_dir}: no FSDD recordings ({{digit}}_{{speaker}}_{{take}}.wav)")
     counts = {}
-    for part, cl in parts.items():
-        _write(CutSet.from_cuts(cl), os.path.join(out_dir, f"cuts_{part}.jsonl.gz"))
-        counts[part] = len(cl)
+    for part, items in parts.items():
+        if limit > 0:
+            items = items[::max(1, -(-len(items) // limit))]
+        _write(CutSet.from_cuts(_cut(*it) for it in items),
+               os.path.join(out_dir, f"cuts_{part}.jsonl.gz"))
+        counts[part] = len(items)
     return counts
 
 
@@ -186,8 +191,7 @@ def subsample(path: str, limit: int) -> int:
     """Keep every k-th cut of ``path`` (k = ceil(n / limit)), rewriting it; returns the count."""
     from lhotse import CutSet
     cuts = list(load_cuts(path))
-    step = max(1, -(-len(cuts) // limit))
-    kept = cuts[::step]
+    kept = cuts[::max(1, -(-len(cuts) // limit))]
     _write(CutSet.from_cuts(kept), path)
     return len(kept)
 

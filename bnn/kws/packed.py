@@ -112,7 +112,9 @@ class PackedKWS:
     """A binary D-FSMN at one thinning option, folded for the packed engine."""
 
     def __init__(self, arrays: dict, meta: dict):
-        self.a = arrays
+        # what is stored is what runs: float constants are float32 from the start
+        self.a = {k: (v if v.dtype in (np.uint64, np.int8) else np.asarray(v, dtype=F32))
+                  for k, v in arrays.items()}
         self.meta = meta
         self.kernel = bitgemm.default_kernel()
         self.threads = 1
@@ -141,7 +143,7 @@ class PackedKWS:
         for i, j in enumerate(keep):
             L = model.layers[j]
             g, h = _bn_affine(L.mem_bn)
-            cls._bin(arr, f"l{i}_mem", L.mem_conv, g, h, 0.0)
+            cls._bin(arr, f"l{i}_mem", L.mem_conv, g, h, 0.0, depthwise=True)
             arr[f"l{i}_mem_prelu"] = det(L.mem_act.weight)
             g, h = _bn_affine(L.exp_bn)
             cls._bin(arr, f"l{i}_exp", L.expand, g, h, det(L.expand.bias))
@@ -160,7 +162,7 @@ class PackedKWS:
         return cls(arr, meta)
 
     @staticmethod
-    def _bin(arr, name, layer, g, h, bias):
+    def _bin(arr, name, layer, g, h, bias, depthwise=False):
         """Sign weights as bits, folded scale ``g alpha``, ``g (bias - mu') + beta`` and the
         activation's thresholds, slope signs and ``t2`` (the ``T`` term is built at load)."""
         w = layer.weight.detach().double()
@@ -168,8 +170,8 @@ class PackedKWS:
         sw = np.where((float(layer.k3.detach()) * w).numpy() > 0, 1, -1).astype(np.int8)
         t0, s1, t1, s2, t2 = _act_params(layer.act)
         sw = sw.reshape(len(sw), -1)
-        # depthwise (taps < 64): one row per tap over the channels, so no word is mostly padding
-        arr[f"{name}_bits"] = packing.pack_pm1(sw.T if sw.shape[1] < 64 else sw)
+        # depthwise (5 taps): one row per tap over the channels, so no word is mostly padding
+        arr[f"{name}_bits"] = packing.pack_pm1(sw.T if depthwise else sw)
         arr[f"{name}_scale"] = g * alpha
         arr[f"{name}_alpha"] = alpha
         arr[f"{name}_const"] = g * bias + h                  # without the -alpha T term
@@ -181,7 +183,7 @@ class PackedKWS:
         """Write the deployment file (numpy ``.npz``: bits as uint64, constants as float32)."""
         out = {"meta": np.frombuffer(repr(self.meta).encode(), dtype=np.uint8)}
         for k, v in self.a.items():
-            out[k] = v if v.dtype in (np.uint64, np.int8) else v.astype(F32)
+            out[k] = v
         tmp = path + ".tmp.npz"
         np.savez(tmp, **out)
         os.replace(tmp, path)
