@@ -257,3 +257,24 @@ def test_sc_local_split_is_speaker_disjoint(shared_dir):
     sil = [p for _, i, t, s, p in items if s is None]
     assert len(sil) == 408 and sil.count("train") == 287 and sil.count("dev") == 41
     assert items == scan_sc_test_dir(str(d))                 # deterministic
+
+
+def test_streaming_windows_match_forward():
+    from bnn.kws.features import LogMel
+    m = _random_student(num_layers=2, hidden=32, memory=16)
+    pk = PackedKWS.from_torch(m, 0)
+    wav = np.random.default_rng(3).standard_normal(8000 * 3 + 1000).astype(np.float32) * 0.1
+    starts, probs = pk.stream(wav, 8000, hop=0.5, batch=3)
+    assert np.allclose(starts, np.arange(0, 2.51, 0.5))           # last window zero-padded
+    np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
+    win = np.pad(wav[8000:16000], (0, 0))
+    z = pk.forward(LogMel(8000)(torch.from_numpy(win[None])).numpy())[0]
+    p = np.exp(z - z.max())
+    np.testing.assert_allclose(probs[2], p / p.sum(), rtol=1e-4, atol=1e-6)
+
+
+def test_kaldi_fbank_option():
+    from bnn.kws.features import make_extractor
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 16000)).astype(np.float32))
+    f = make_extractor("fbank", 16000)(x)
+    assert f.shape == (2, 32, 32) and torch.isfinite(f).all()
