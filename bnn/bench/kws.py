@@ -73,7 +73,15 @@ def _random_models(classes=12):
 
 def run(teacher_path=None, model_path=None, repeats=7, min_time=0.05, batch=16,
         num_threads=1) -> list:
-    """Table lines (markdown) of the benchmark."""
+    """Table lines (markdown): the trained models when given, then always the paper-size
+    random-weight D-FSMNs (timing and storage depend on the shapes only)."""
+    out = []
+    if model_path:
+        out += _table(teacher_path, model_path, repeats, min_time, batch, num_threads) + [""]
+    return out + _table(None, None, repeats, min_time, batch, num_threads)
+
+
+def _table(teacher_path, model_path, repeats, min_time, batch, num_threads) -> list:
     import torch
     from bnn.kws.model import kept_layers
     from bnn.kws.packed import PackedKWS
