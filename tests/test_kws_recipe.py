@@ -14,7 +14,8 @@ def _recipe_copy(repo, tmp_path):
     for name in ("steps", "utils", "conf", ".venv", "bnn"):
         os.symlink(repo / name, root / name)
     dst = root / "egs" / "fsdd_kws"
-    shutil.copytree(repo / "egs" / "fsdd_kws", dst, symlinks=True)
+    shutil.copytree(repo / "egs" / "fsdd_kws", dst, symlinks=True,
+                    ignore=shutil.ignore_patterns("data", "exp", "RESULTS.md"))
     return dst
 
 
