@@ -222,7 +222,11 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   footer+=" Kaldi dir: $kaldi_dir; alignments $ali_dir ($(cat $exp_dir/num_pdfs 2>/dev/null || sed -n 's/^num_pdfs=//p' $exp_dir/kaldi_dir_info) pdfs), graph $graph_dir;"
   footer+=" nnet input: $([ $feats = fbank ] && echo "$(basename $fbank_config) computed from wav.scp" || echo "Kaldi's features"),"
   footer+=" delta order $delta_order, splice +-$splice, CMVN per speaker $nnet_cmvn."
-  [ -n "$dev_set" ] && footer+=" Our test-set WERs are at the LM weight/penalty best on $dev_set; our $dev_set rows are its own best (the sweep)."
+  if [ -n "$dev_set" ]; then
+    footer+=" Our test-set WERs are at the LM weight/penalty best on $dev_set; our $dev_set rows are its own best (the sweep)."
+  else
+    footer+=" No dev set: every WER is the best of the LM-weight/penalty sweep on that set itself (optimistic, as Kaldi's RESULTS files)."
+  fi
   bnn-kaldi-results --title "$results_title" --footer "$footer" --output $results "${rows[@]}" >/dev/null
   if [ -n "$paper_tables" ]; then
     [ -f "$paper_tables" ] || { echo "$0: missing $paper_tables" >&2; exit 1; }

@@ -14,7 +14,8 @@ subsets written here.  The stand-in lives in ``<root>/kaldi/egs/<corpus>/<s5>`` 
   corpus prefixes (``sw_``/``en_`` for eval2000's Switchboard/CallHome parts, ``sw_``/``fsh_``
   for RT03S) that the recipe splits on.
 * The training set keeps the fixture's utterance ids (the alignments are keyed on them); test
-  sets are the fixture's 10 test speakers split between the dev and test sets.
+  sets are the fixture's 10 test speakers split between the dev and test sets, their shortest
+  utterances first (decoding time of the tests).
 * Kaldi's GMM decode dirs are the fixture's ``exp/tri2b/decode_test`` (scored on all 130 test
   utterances by Kaldi's score_kaldi.sh: ``wer_*``); a real swbd/s5c decode dir is scored by sclite
   instead.
@@ -110,11 +111,14 @@ def write_data_dir(fix: pathlib.Path, src: str, dest: pathlib.Path,
                               "* name \"stand-in\"", "* desc \"no mappings\""])
 
 
-def _by_speaker(fix: pathlib.Path, src: str) -> Dict[str, List[str]]:
+def _by_speaker(fix: pathlib.Path, src: str, shortest: bool = False) -> Dict[str, List[str]]:
+    """Utterances per speaker, by id (or, with ``shortest``, shortest first: fast test decodes)."""
     out: Dict[str, List[str]] = {}
     for utt, spk in _read_table(fix / "data" / src / "utt2spk").items():
         out.setdefault(spk, []).append(utt)
-    return {k: sorted(v) for k, v in sorted(out.items())}
+    nfr = _read_table(fix / "data" / src / "utt2num_frames")
+    key = (lambda u: (int(nfr[u]), u)) if shortest else None
+    return {k: sorted(v, key=key) for k, v in sorted(out.items())}
 
 
 def _pick(by_spk: Dict[str, List[str]], spks: Sequence[str], n: int) -> List[Tuple[str, str]]:
@@ -151,7 +155,7 @@ def make_standin(corpus: str, shared: pathlib.Path, root: pathlib.Path, n_train:
     train_spk = _by_speaker(fix, "train")
     spks = list(train_spk)[:n_train_spk]
     train = [(u, u, s) for u, s in _pick(train_spk, spks, n_train)]
-    test_spk = _by_speaker(fix, "test")
+    test_spk = _by_speaker(fix, "test", shortest=True)
     tspk = list(test_spk)
     first = _pick(test_spk, tspk[:5], n_test)
     second = _pick(test_spk, tspk[5:], n_test)

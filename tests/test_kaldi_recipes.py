@@ -67,7 +67,7 @@ def recipe_dir(repo: pathlib.Path, corpus: str, where: pathlib.Path) -> pathlib.
 
 def run(rec: pathlib.Path, s5: pathlib.Path, env: dict, *args, timeout=300):
     extra = ["--fbank-config", str(rec / "fbank_36.conf")] if (rec / "fbank_36.conf").exists() else []
-    cmd = ["bash", "run.sh", "--kaldi-dir", str(s5), "--systems", "systems_ci.txt", "--nj", "2",
+    cmd = ["bash", "run.sh", "--kaldi-dir", str(s5), "--systems", "systems_ci.txt", "--nj", "1",
            "--decode-opts", DECODE, *extra, *args]
     return subprocess.run(cmd, cwd=rec, env=env, capture_output=True, text=True, timeout=timeout)
 

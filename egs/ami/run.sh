@@ -17,7 +17,7 @@ nj=4
 mic=ihm
 kaldi_dir=                                   # main path: Kaldi's egs/ami/s5b after tri3
 lm=ami_fsh.o3g.kn.pr1-7                      # s5b's final LM: graph_$lm, decode_<set>_$lm
-ali_dir=exp/$mic/tri3_ali                    # in --kaldi-dir
+ali_dir=                                     # in --kaldi-dir (default exp/$mic/tri3_ali)
 graph_dir=                                   # in --kaldi-dir (default exp/$mic/tri3/graph_$lm)
 lang_dir=data/lang                           # in --kaldi-dir
 ami_dir=                                     # raw corpus path: the AMI corpus (amicorpus/)
@@ -33,6 +33,7 @@ nnet_threads=1
 . ./cmd.sh
 . utils/parse_options.sh
 fbank_config=$BNN_ROOT/conf/fbank_40.conf     # 40 log mel bins, 16 kHz (Lu et al.)
+ali_dir=${ali_dir:-exp/$mic/tri3_ali}
 graph_dir=${graph_dir:-exp/$mic/tri3/graph_$lm}
 
 if [ -n "$kaldi_dir" ]; then
