@@ -35,6 +35,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <queue>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -906,19 +907,36 @@ class Determinizer {
       if (lat.arc_ol[a] != 0) has_word_arc_[lat.arc_src[a]] = 1;
   }
 
-  // Returns false when the limits were hit.
-  bool Run(CompactOut *out) {
+  // Pruned determinization (Kaldi DeterminizeLatticePruned): output states are expanded best
+  // first, ordered by the cost of the best complete path through them (forward cost in the output
+  // + the exact backward cost of the best element in the raw lattice, so the order is A* with an
+  // exact heuristic); states and arcs whose best complete path is more than `beam` worse than the
+  // best path are never expanded or created.  Returns false when the limits were hit.
+  bool Run(CompactOut *out, double beam) {
     out->num_states = 0;
     if (lat_.num_states == 0) return true;
+    ComputeBackward();
+    if (bwd_[0] == INFINITY) return true;
+    const double cutoff = bwd_[0] + beam;
     std::vector<Element> start{{0, repo_.Empty(), 0.0f, 0.0f}};
     Closure(&start);
     Minimal(&start);
     std::sort(start.begin(), start.end(), [](const Element &x, const Element &y) { return x.state < y.state; });
     // the start subset is not normalised (its weight and string stay in the elements)
     AddState(start);
-    for (size_t q = 0; q < subsets_.size(); q++) {
+    fwd_[0] = 0.0;
+    typedef std::pair<double, int32_t> QItem;
+    std::priority_queue<QItem, std::vector<QItem>, std::greater<QItem>> queue;
+    queue.push({Heuristic(0), 0});
+    while (!queue.empty()) {
+      QItem top = queue.top();
+      queue.pop();
+      int32_t q = top.second;
+      if (expanded_[q] || top.first != fwd_[q] + h_[q]) continue;  // stale entry
+      if (top.first > cutoff) break;
       if (subsets_.size() > max_states_ || work_ > max_work_) return false;
-      ProcessState(static_cast<int32_t>(q), out);
+      expanded_[q] = 1;
+      ProcessState(q, out, cutoff, &queue);
     }
     out->num_states = static_cast<int32_t>(subsets_.size());
     return true;
@@ -934,6 +952,35 @@ class Determinizer {
   std::vector<char> has_word_arc_;
   std::vector<std::vector<Element>> subsets_;
   std::unordered_map<uint64_t, std::vector<int32_t>> hash_;
+  std::vector<double> bwd_;   // raw lattice: best cost from a state to the end
+  std::vector<double> fwd_;   // output states: best cost from the start
+  std::vector<double> h_;     // output states: best completion (min over elements)
+  std::vector<char> expanded_;
+
+  void ComputeBackward() {
+    int32_t n = lat_.num_states;
+    bwd_.assign(n, INFINITY);
+    for (int32_t s = n - 1; s >= 0; s--) {
+      double b = lat_.final_g[s] == kInf ? INFINITY : static_cast<double>(lat_.final_g[s]);
+      for (int64_t k = adj_.off[s]; k < adj_.off[s + 1]; k++) {
+        int32_t a = adj_.arcs[k];
+        double c = static_cast<double>(lat_.arc_g[a]) + lat_.arc_a[a] + bwd_[lat_.arc_dst[a]];
+        if (c < b) b = c;
+      }
+      bwd_[s] = b;
+    }
+  }
+
+  double Heuristic(int32_t q) const { return h_[q]; }
+
+  double SubsetCompletion(const std::vector<Element> &sub) const {
+    double h = INFINITY;
+    for (const Element &e : sub) {
+      double c = static_cast<double>(e.g) + e.a + bwd_[e.state];
+      if (c < h) h = c;
+    }
+    return h;
+  }
 
   bool Better(const Element &x, const Element &y) const {
     int c = CompareW(x.g, x.a, y.g, y.a);
@@ -941,32 +988,43 @@ class Determinizer {
     return repo_.CompareStrings(x.str, y.str) == 1;
   }
 
+  // Closure over word-epsilon arcs.  Raw-lattice states are numbered topologically, so taking
+  // states in increasing order from a heap expands each state once, after its best (weight,
+  // string) is known.
   void Closure(std::vector<Element> *subset) {
     std::unordered_map<int32_t, size_t> where;
-    where.reserve(subset->size() * 2 + 8);
-    std::vector<int32_t> queue;
+    where.reserve(subset->size() * 4 + 8);
+    std::vector<int32_t> heap;
     for (size_t i = 0; i < subset->size(); i++) {
       where[(*subset)[i].state] = i;
-      queue.push_back((*subset)[i].state);
+      heap.push_back((*subset)[i].state);
     }
-    while (!queue.empty()) {
-      int32_t s = queue.back();
-      queue.pop_back();
+    std::make_heap(heap.begin(), heap.end(), std::greater<int32_t>());
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<int32_t>());
+      int32_t s = heap.back();
+      heap.pop_back();
       Element e = (*subset)[where[s]];
       for (int64_t k = adj_.off[s]; k < adj_.off[s + 1]; k++) {
         int32_t a = adj_.arcs[k];
         if (lat_.arc_ol[a] != 0) continue;
         work_++;
-        Element ne{lat_.arc_dst[a], lat_.arc_il[a] != 0 ? repo_.Append(e.str, lat_.arc_il[a]) : e.str,
-                   e.g + lat_.arc_g[a], e.a + lat_.arc_a[a]};
-        auto it = where.find(ne.state);
+        int32_t d = lat_.arc_dst[a];
+        float ng = e.g + lat_.arc_g[a], na = e.a + lat_.arc_a[a];
+        auto it = where.find(d);
         if (it == where.end()) {
-          where[ne.state] = subset->size();
-          subset->push_back(ne);
-          queue.push_back(ne.state);
-        } else if (Better(ne, (*subset)[it->second])) {
-          (*subset)[it->second] = ne;
-          queue.push_back(ne.state);
+          where[d] = subset->size();
+          subset->push_back(Element{d, lat_.arc_il[a] != 0 ? repo_.Append(e.str, lat_.arc_il[a]) : e.str, ng, na});
+          heap.push_back(d);
+          std::push_heap(heap.begin(), heap.end(), std::greater<int32_t>());
+        } else {
+          Element &old = (*subset)[it->second];
+          int c = CompareW(ng, na, old.g, old.a);
+          if (c == -1) continue;
+          int32_t nstr = lat_.arc_il[a] != 0 ? repo_.Append(e.str, lat_.arc_il[a]) : e.str;
+          if (c == 1 || repo_.CompareStrings(nstr, old.str) == 1) {
+            old = Element{d, nstr, ng, na};  // d > s: not expanded yet, still in the heap
+          }
         }
       }
     }
@@ -1034,10 +1092,14 @@ class Determinizer {
     int32_t id = static_cast<int32_t>(subsets_.size());
     subsets_.push_back(subset);
     hash_[Hash(subset)].push_back(id);
+    fwd_.push_back(INFINITY);
+    h_.push_back(SubsetCompletion(subset));
+    expanded_.push_back(0);
     return id;
   }
 
-  void ProcessState(int32_t q, CompactOut *out) {
+  template <class Queue>
+  void ProcessState(int32_t q, CompactOut *out, double cutoff, Queue *queue) {
     // final weight: best element with a final cost
     const std::vector<Element> cur = subsets_[q];
     bool is_final = false;
@@ -1081,6 +1143,8 @@ class Determinizer {
         }
       }
       sub.resize(k);
+      // best complete path through this transition; skip it when out of the beam
+      if (fwd_[q] + SubsetCompletion(sub) > cutoff) continue;
       float g1, a1, g2, a2;
       int32_t s1, s2;
       Normalize(&sub, &g1, &a1, &s1);
@@ -1091,7 +1155,13 @@ class Determinizer {
       Normalize(&sub, &g2, &a2, &s2);
       int32_t dst = FindState(sub);
       if (dst < 0) dst = AddState(sub);
-      out->arcs.push_back(DetArc{q, dst, kv.first, repo_.Concat(s1, s2), g1 + g2, a1 + a2});
+      float ag = g1 + g2, aa = a1 + a2;
+      out->arcs.push_back(DetArc{q, dst, kv.first, repo_.Concat(s1, s2), ag, aa});
+      double f = fwd_[q] + static_cast<double>(ag) + aa;
+      if (f < fwd_[dst] && !expanded_[dst]) {
+        fwd_[dst] = f;
+        queue->push({f + h_[dst], dst});
+      }
     }
   }
 };
@@ -1268,7 +1338,7 @@ PyObject *decode(PyObject *, PyObject *args, PyObject *kwargs) {
       Determinizer det(pruned, &repo, static_cast<size_t>(max_det_states),
                        static_cast<int64_t>(max_det_states) * 200);
       clat = CompactOut();
-      if (det.Run(&clat)) break;
+      if (det.Run(&clat, det_beam)) break;
       det_ok = false;
       det_beam *= 0.5f;
       clat = CompactOut();
