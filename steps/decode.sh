@@ -4,8 +4,8 @@
 # where the forward command writes (frames x num-pdfs) log-likelihoods as a Kaldi archive on stdout
 # (default: bnn-forward of <decode-dir>/.. with its pdf priors) and the decoder is Kaldi's
 # latgen-faster-mapped when it is on PATH, else bnn-latgen-faster-mapped.  Jobs run through
-# $cmd JOB=1:$nj; each log ends with the decoder's real-time factor and frames/s.  Then
-# steps/score.sh scores the LM-weight/penalty sweep (unless --skip-scoring true).
+# $cmd JOB=1:$nj; each log ends with the decoder's real-time factor and frames/s.  Each job writes lat.JOB.gz (Kaldi CompactLattices) and words.JOB.int (best path at --acwt);
+# then steps/score.sh scores the LM-weight/penalty sweep on the lattices (unless --skip-scoring true).
 set -euo pipefail
 
 # Begin configuration section.
@@ -77,18 +77,13 @@ if [ -z "$forward_cmd" ]; then
   forward_cmd+=" scp:$sdata/JOB/feats.scp ark:-"
 fi
 
-rm -f $dir/sweep.*.txt $dir/wer_*
+rm -f $dir/sweep.*.txt $dir/wer_* $dir/lat.*.gz $dir/words.*.int
 dec_opts=(--acoustic-scale=$acwt --beam=$beam --lattice-beam=$lattice_beam --max-active=$max_active
           --min-active=$min_active --allow-partial=true --word-symbol-table=$graphdir/words.txt)
-if command -v latgen-faster-mapped >/dev/null 2>&1; then
-  decoder=latgen-faster-mapped
-  outputs=("ark:|gzip -c > $dir/lat.JOB.gz")
-else
-  decoder=bnn-latgen-faster-mapped
-  dec_opts+=(--sweep-lm-weights=$min_lmwt:$max_lmwt --sweep-penalties=$word_ins_penalty
-             --sweep-hyps=$dir/sweep.JOB.txt)
-  outputs=(ark:/dev/null "ark,t:$dir/words.JOB.int")
-fi
+# Kaldi's decoder when it is on PATH, else the toolkit's own (same command line, same lattices).
+decoder=bnn-latgen-faster-mapped
+command -v latgen-faster-mapped >/dev/null 2>&1 && decoder=latgen-faster-mapped
+outputs=("ark:|gzip -c > $dir/lat.JOB.gz" "ark,t:$dir/words.JOB.int")
 echo "$0: decoder $(command -v $decoder)"
 
 set -f  # the forward command template is split into words, never globbed

@@ -3,7 +3,8 @@
 #   bnn-apply-cmvn <cmvn_opts> ... | bnn-add-deltas <delta_opts> ... | <decoder>
 # with Kaldi's gmm-latgen-faster when it is on PATH, else bnn-gmm-latgen-faster; the model dir is
 # the parent of <decode-dir> (or --model-dir) and holds final.mdl, cmvn_opts, delta_opts.
-# Then steps/score.sh scores the LM-weight/penalty sweep (unless --skip-scoring true).
+# Each job writes lat.JOB.gz (Kaldi CompactLattices) and words.JOB.int (best path at --acwt).
+# Then steps/score.sh scores the LM-weight/penalty sweep on the lattices (unless --skip-scoring true).
 set -euo pipefail
 
 # Begin configuration section.
@@ -66,18 +67,13 @@ echo $nj > $dir/num_jobs
 utils/split_data.sh $data $nj >/dev/null
 sdata=$data/split$nj
 
-rm -f $dir/sweep.*.txt $dir/wer_*
+rm -f $dir/sweep.*.txt $dir/wer_* $dir/lat.*.gz $dir/words.*.int
 dec_opts=(--acoustic-scale=$acwt --beam=$beam --lattice-beam=$lattice_beam --max-active=$max_active
           --min-active=$min_active --allow-partial=true --word-symbol-table=$graphdir/words.txt)
-if command -v gmm-latgen-faster >/dev/null 2>&1; then
-  decoder=gmm-latgen-faster
-  outputs=("ark:|gzip -c > $dir/lat.JOB.gz")
-else
-  decoder=bnn-gmm-latgen-faster
-  dec_opts+=(--sweep-lm-weights=$min_lmwt:$max_lmwt --sweep-penalties=$word_ins_penalty
-             --sweep-hyps=$dir/sweep.JOB.txt)
-  outputs=(ark:/dev/null "ark,t:$dir/words.JOB.int")
-fi
+# Kaldi's decoder when it is on PATH, else the toolkit's own (same command line, same lattices).
+decoder=bnn-gmm-latgen-faster
+command -v gmm-latgen-faster >/dev/null 2>&1 && decoder=gmm-latgen-faster
+outputs=("ark:|gzip -c > $dir/lat.JOB.gz" "ark,t:$dir/words.JOB.int")
 echo "$0: decoder $(command -v $decoder)"
 
 set -f

@@ -3,9 +3,11 @@
 # --min-lmwt..--max-lmwt and word insertion penalty in --word-ins-penalty, written as
 # <decode-dir>/wer_<lmwt>_<wip> (Kaldi compute-wer format), scoring_kaldi/penalty_<wip>/<lmwt>.txt,
 # scoring_kaldi/best_wer and scoring_kaldi/wer_details/{lmwt,wip,per_utt,per_spk,ops}.
-# Hypotheses come from the decoders' sweep files (<decode-dir>/sweep.JOB.txt, see
-# bnn/decode/decoder.py); when only Kaldi lattices are there (lat.*.gz from Kaldi's own decoder)
-# and Kaldi's lattice tools are on PATH, they are turned into the same sweep file first.
+# As Kaldi's score_kaldi.sh, the decode ran once and each (LM weight, penalty) takes the best path
+# of the lattices lat.*.gz (ours or Kaldi's): lattice-scale --inv-acoustic-scale=LMWT |
+# lattice-add-penalty | lattice-best-path, done in one pass by bnn-score-decode
+# (bnn/decode/scoring.py).  Decode dirs with sweep.*.txt instead (hypotheses already chosen per
+# LM weight, e.g. by n-best rescoring) are scored from those.
 # --best-from <dev-decode-dir>: report the LM weight/penalty chosen on dev (apply dev's best to test).
 set -euo pipefail
 
@@ -36,24 +38,9 @@ for f in $data/text $graph/words.txt; do
   [ -f $f ] || { echo "$0: missing $f" >&2; exit 1; }
 done
 
-if ! ls $dir/sweep.*.txt >/dev/null 2>&1; then
-  if ls $dir/lat.*.gz >/dev/null 2>&1 && command -v lattice-best-path >/dev/null 2>&1; then
-    echo "$0: converting Kaldi lattices to a sweep file with Kaldi's lattice tools"
-    tmp=$dir/.sweep.kaldi.txt.tmp
-    : > $tmp
-    for wip in ${word_ins_penalty//,/ }; do
-      for lmwt in $(seq $min_lmwt $max_lmwt); do
-        lattice-scale --inv-acoustic-scale=$lmwt "ark:gunzip -c $dir/lat.*.gz|" ark:- 2>>$dir/log/kaldi_best_path.log | \
-          lattice-add-penalty --word-ins-penalty=$wip ark:- ark:- 2>>$dir/log/kaldi_best_path.log | \
-          lattice-best-path ark:- ark,t:- 2>>$dir/log/kaldi_best_path.log | \
-          awk -v l=$lmwt -v w=$wip '{print l, w, $0}' >> $tmp
-      done
-    done
-    mv $tmp $dir/sweep.kaldi.txt
-  else
-    echo "$0: no $dir/sweep.*.txt (decoding failed or did not run?)" >&2
-    exit 1
-  fi
+if ! ls $dir/lat.*.gz >/dev/null 2>&1 && ! ls $dir/sweep.*.txt >/dev/null 2>&1; then
+  echo "$0: no $dir/lat.*.gz (or sweep.*.txt): decoding failed or did not run?" >&2
+  exit 1
 fi
 
 mkdir -p $dir/scoring_kaldi/log

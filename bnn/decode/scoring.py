@@ -223,6 +223,30 @@ def read_sweep_hyps(paths: List[str]):
     return out
 
 
+def lattice_sweep_hyps(decode_dir: str, lmwts, wips):
+    """Kaldi ``score_kaldi.sh`` on ``decode_dir/lat.*.gz``: for every LM weight ``L`` and penalty
+    ``P`` the best path of ``lattice-scale --inv-acoustic-scale=L | lattice-add-penalty
+    --word-ins-penalty=P | lattice-best-path`` (:func:`bnn.decode.lattice_io.best_path`), as
+    {(str(L), str(P)): {utt: [word ids]}} -- the same shape as :func:`read_sweep_hyps`.  One
+    decode, every LM weight from its lattices."""
+    import glob
+    import re as _re
+
+    from bnn.decode.lattice_io import best_path, read_compact_lattices
+    paths = glob.glob(os.path.join(decode_dir, "lat.*.gz"))
+    paths.sort(key=lambda p: int(_re.sub(r"\D", "", os.path.basename(p)) or 0))
+    out: Dict[tuple, Dict[str, List[str]]] = OrderedDict()
+    keys = [(str(int(lmwt)), str(float(wip))) for wip in wips for lmwt in lmwts]
+    for k in keys:
+        out[k] = OrderedDict()
+    for path in paths:
+        for utt, lat in read_compact_lattices(f"ark:gunzip -c {path}|"):
+            for (lmwt, wip) in keys:
+                words = best_path(lat, 1.0, 1.0 / float(lmwt), float(wip))[0]
+                out[(lmwt, wip)][utt] = [str(w) for w in words]
+    return out
+
+
 def pick_best(keys, stats) -> Tuple[str, str]:
     """The (LM weight, penalty) with the fewest errors.  A tie (a flat optimum, common on an easy
     dev set) goes to the centre of the plateau: the median tied LM weight, then the median tied
@@ -253,8 +277,9 @@ def chosen_setting(decode_dir: str) -> Optional[Tuple[str, str]]:
 
 def score_decode_dir(decode_dir: str, ref_path: str, words_txt: str, utt2spk_path: Optional[str] = None,
                      fixed: Optional[tuple] = None, grid: Optional[tuple] = None) -> tuple:
-    """Score every (LM weight, penalty) of ``decode_dir/sweep.*.txt`` against ``ref_path`` (Kaldi
-    steps/score_kaldi.sh layout): ``wer_<lmwt>_<wip>``, ``scoring_kaldi/penalty_<wip>/<lmwt>.txt``,
+    """Score every (LM weight, penalty) of ``decode_dir`` against ``ref_path`` (Kaldi
+    steps/score_kaldi.sh layout): hypotheses from ``sweep.*.txt`` when present, else the best paths
+    of the lattices ``lat.*.gz`` (:func:`lattice_sweep_hyps`): ``wer_<lmwt>_<wip>``, ``scoring_kaldi/penalty_<wip>/<lmwt>.txt``,
     ``scoring_kaldi/best_wer`` and ``scoring_kaldi/wer_details/`` for the best pair on this set, or
     for ``fixed=(lmwt, wip)`` (e.g. the best on dev, applied to test).  Everything is checked
     before anything is written; every file is written atomically.  Returns (lmwt, wip, WerStats)."""
@@ -263,11 +288,18 @@ def score_decode_dir(decode_dir: str, ref_path: str, words_txt: str, utt2spk_pat
     from bnn.decode.decoder import read_symbol_table
     from bnn.utils.fileio import atomic_write
     paths = sorted(glob.glob(os.path.join(decode_dir, "sweep.*.txt")))
-    if not paths:
-        raise BnnError(f"{decode_dir}: no sweep.*.txt hypotheses (did the decode finish?)")
+    lats = glob.glob(os.path.join(decode_dir, "lat.*.gz"))
+    if not paths and not lats:
+        raise BnnError(f"{decode_dir}: no lat.*.gz lattices or sweep.*.txt hypotheses (did the decode finish?)")
     ref = read_text_archive(ref_path)
     syms = read_symbol_table(words_txt)
-    sweep = read_sweep_hyps(paths)
+    if paths:  # hypotheses already chosen per (LM weight, penalty), e.g. by n-best rescoring
+        sweep = read_sweep_hyps(paths)
+    else:
+        g = grid if grid is not None else (range(1, 21), [0.0, 0.5, 1.0])
+        if fixed is not None:
+            g = ([int(float(fixed[0]))], [float(fixed[1])])
+        sweep = lattice_sweep_hyps(decode_dir, g[0], g[1])
     if grid is not None:
         lmwts, wips = {int(x) for x in grid[0]}, {float(x) for x in grid[1]}
         sweep = {k: v for k, v in sweep.items() if int(float(k[0])) in lmwts and float(k[1]) in wips}
