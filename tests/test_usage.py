@@ -104,3 +104,33 @@ def test_documented_options_belong_to_the_command_shown(doc, bnn_env):
             assert o in known, f"{doc}: `{span}`: {cmd} has no option {o}"
         checked += 1
     assert checked >= 2, f"{doc}: no command with options found"
+
+
+def _shell_scripts():
+    for pattern in ("steps/*.sh", "steps/lib/*.sh", "utils/*.sh", "utils/lib/*.sh",
+                    "egs/*/run.sh", "egs/*/local/*.sh", "egs/*/path.sh", "egs/*/cmd.sh"):
+        yield from sorted(REPO.glob(pattern))
+
+
+def test_no_and_list_ends_a_loop_body_or_function():
+    """Issue 12 items 1-2: `... | while read d; do [ -f $d/x ] && echo $d; done` under
+    set -euo pipefail ends with status 1 when the last test fails, and the recipe dies.  No
+    `a && b` may be the last command before `done` or `}` (use `if a; then b; fi`)."""
+    bad = []
+    for path in _shell_scripts():
+        lines = path.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            code = line.split(" #", 1)[0].rstrip()
+            if "&&" not in code or code.lstrip().startswith("#") or code.endswith("\\"):
+                continue
+            # inline: "... && cmd; done" (a one-line "{ a && b; }" group in a condition is fine)
+            if re.search(r"&&[^;|&]*;\s*done\b", code):
+                bad.append(f"{path.relative_to(REPO)}:{i + 1}: {line.strip()}")
+                continue
+            if re.search(r"(\bthen|\bdo|\|\||\{)\s*$", code):
+                continue
+            nxt = next((ln.strip() for ln in lines[i + 1:] if ln.strip() and
+                        not ln.strip().startswith("#")), "")
+            if re.match(r"(done|\})\b", nxt):
+                bad.append(f"{path.relative_to(REPO)}:{i + 1}: {line.strip()}")
+    assert not bad, "an && list ends a loop body or function:\n" + "\n".join(bad)
