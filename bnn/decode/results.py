@@ -128,7 +128,9 @@ def _suffixes(sysdir: str, sets) -> List[str]:
         prefix = os.path.join(sysdir, f"decode_{s}")
         for d in glob.glob(glob.escape(prefix) + "*"):
             suffix = d[len(prefix):]
-            if os.path.isdir(d) and (suffix == "" or suffix.startswith("_")):
+            if suffix and (not suffix.startswith("_") or s + suffix in sets):
+                continue  # another set's decode (decode_test_clean beside decode_test)
+            if os.path.isdir(d):
                 found.add(suffix)
     return sorted(found, key=lambda x: (x != "", x))
 
