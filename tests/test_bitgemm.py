@@ -145,3 +145,41 @@ def test_bad_env_var_is_an_error(monkeypatch):
     monkeypatch.setenv("BNN_KERNEL", "sse9")
     with pytest.raises(ValueError, match="BNN_KERNEL"):
         bg.bitgemm(np.zeros((1, 1), np.uint64), np.zeros((1, 1), np.uint64), 1)
+
+
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k != "numpy"])
+def test_thread_pool_many_calls_threads_and_fork(kernel):
+    """The persistent pool: back-to-back calls with changing thread counts and shapes (tasks
+    must run exactly once per call), two Python threads calling at once, and a forked child
+    (which has none of the parent's pool threads) all give the one-thread result."""
+    import threading
+    rng = np.random.default_rng(11)
+    cases = []
+    for m, n, k in ((16, 2048, 512), (1, 100, 64), (64, 300, 1000), (5, 33, 65)):
+        x, w = _pm1(rng, (m, k)), _pm1(rng, (n, k))
+        a, b = packing.pack_pm1(x), bg.PackedWeights(packing.pack_pm1(w), k)
+        cases.append((a, b, k, x @ w.T))
+    for rep in range(60):
+        a, b, k, ref = cases[rep % len(cases)]
+        nt = 1 + rep % 4
+        np.testing.assert_array_equal(bg.bitgemm(a, b, k, kernel=kernel, num_threads=nt), ref)
+    errors = []
+
+    def hammer(i):
+        for rep in range(30):
+            a, b, k, ref = cases[(rep + i) % len(cases)]
+            if not np.array_equal(bg.bitgemm(a, b, k, kernel=kernel, num_threads=2), ref):
+                errors.append((i, rep))
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    pid = os.fork()
+    if pid == 0:   # child: the pool must start afresh, not wait on the parent's threads
+        a, b, k, ref = cases[0]
+        ok = np.array_equal(bg.bitgemm(a, b, k, kernel=kernel, num_threads=3), ref)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

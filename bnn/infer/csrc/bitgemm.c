@@ -21,11 +21,23 @@
  * Paths: AVX-512 (F+BW+DQ+VL+VPOPCNTDQ; 4 input rows x 32 units register block, 16 zmm
  * accumulators), AVX2 (Mula's vpshufb nibble popcount on operands split into nibbles once, with
  * byte accumulators flushed through vpsadbw every 31 words), and portable C.  Chosen from CPUID at run time; the environment variable
- * BNN_KERNEL=avx512|avx2|generic forces one.  Threads: a plain pthread split over panels.
+ * BNN_KERNEL=avx512|avx2|generic forces one.
+ *
+ * Threads: a persistent pool (created on the first multi-threaded call, grown on demand, reset in
+ * a forked child).  A call splits the weight panels -- the output columns -- evenly over
+ * up to 4 * num_threads chunks that the caller and the invited workers claim from an atomic
+ * counter (a worker the OS does not schedule in time is simply not waited for: the caller takes
+ * its chunks and withdraws the invitation).  Workers spin briefly on their flag after each call
+ * (back-to-back layer calls start in well under a microsecond), then sleep on a condition
+ * variable, so an idle pool costs no CPU.  Spawning
+ * threads per call cost 30-100 us, more than a whole m = 16 layer, which is why small batches
+ * did not scale.  A second Python thread calling while the pool is busy runs single-threaded.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,11 +356,137 @@ static void run_job(const job_t *J, int kern)
 
 typedef struct { job_t job; int kern; } task_t;
 
-static void *thread_main(void *arg)
+/* ---------------------------------------------------------------- persistent thread pool */
+#define POOL_MAX 64
+#define POOL_SPIN 4000           /* relax iterations before a worker sleeps (~50-100 us) */
+
+static struct {
+    pthread_mutex_t mu;          /* guards sleeping workers' wait */
+    pthread_cond_t cv;
+    pthread_mutex_t call_mu;     /* one multi-threaded call at a time */
+    int nworkers;
+    atomic_int sleeping;
+    job_t job;                   /* the current call; p0/p1 are set per chunk */
+    int kern;
+    Py_ssize_t nchunks;
+    atomic_long next;            /* next chunk to claim */
+    atomic_int todo[POOL_MAX];   /* 1: worker t is invited to the current call */
+    atomic_int fin[POOL_MAX];    /* 1: worker t (having joined) left the current call */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+
+static inline void cpu_relax(void)
 {
-    task_t *t = (task_t *)arg;
-    run_job(&t->job, t->kern);
+#if BNN_X86
+    _mm_pause();
+#endif
+}
+
+/* Claim chunks of panels of the current call until none is left (caller and workers alike). */
+static void run_chunks(void)
+{
+    const Py_ssize_t np_ = pool.job.npanels, nc = pool.nchunks;
+    for (;;) {
+        long c = atomic_fetch_add(&pool.next, 1);
+        if (c >= nc) return;
+        job_t J = pool.job;
+        J.p0 = np_ * c / nc;
+        J.p1 = np_ * (c + 1) / nc;
+        run_job(&J, pool.kern);
+    }
+}
+
+static void *pool_worker(void *arg)
+{
+    int idx = (int)(intptr_t)arg;          /* worker index, 1-based (0 is the caller) */
+    for (;;) {
+        if (atomic_exchange(&pool.todo[idx], 0) == 1) {      /* joined the current call */
+            run_chunks();
+            atomic_store_explicit(&pool.fin[idx], 1, memory_order_release);
+            continue;
+        }
+        int spins = 0;
+        while (atomic_load_explicit(&pool.todo[idx], memory_order_acquire) == 0 &&
+               ++spins < POOL_SPIN)
+            cpu_relax();
+        if (spins < POOL_SPIN) continue;
+        pthread_mutex_lock(&pool.mu);
+        atomic_fetch_add(&pool.sleeping, 1);      /* seq_cst, then re-check: no lost wake-up */
+        while (atomic_load(&pool.todo[idx]) == 0) pthread_cond_wait(&pool.cv, &pool.mu);
+        atomic_fetch_sub(&pool.sleeping, 1);
+        pthread_mutex_unlock(&pool.mu);
+    }
     return NULL;
+}
+
+static void pool_after_fork_child(void)
+{
+    /* the child has none of the parent's threads: start from an empty pool */
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.cv, NULL);
+    pthread_mutex_init(&pool.call_mu, NULL);
+    pool.nworkers = 0;
+    atomic_store(&pool.sleeping, 0);
+    for (int t = 0; t < POOL_MAX; t++) {
+        atomic_store(&pool.todo[t], 0);
+        atomic_store(&pool.fin[t], 0);
+    }
+}
+
+/* Make sure want-1 workers exist; returns the number of participants (<= want). */
+static int pool_reserve(int want)
+{
+    static int atfork_done = 0;
+    if (!atfork_done) {
+        pthread_atfork(NULL, NULL, pool_after_fork_child);
+        atfork_done = 1;
+    }
+    if (want > POOL_MAX) want = POOL_MAX;
+    while (pool.nworkers < want - 1) {
+        pthread_t tid;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&tid, &attr, pool_worker, (void *)(intptr_t)(pool.nworkers + 1));
+        pthread_attr_destroy(&attr);
+        if (rc != 0) break;
+        pool.nworkers++;
+    }
+    return pool.nworkers + 1 < want ? pool.nworkers + 1 : want;
+}
+
+/* Run J on up to nthreads threads: the panels are cut into chunks (4 per thread) claimed
+ * dynamically, so a worker the OS has not scheduled yet costs nothing -- the caller takes its
+ * chunks, and withdraws the invitation of a worker that never arrived. */
+static void run_parallel(const job_t *J, int kern, int nthreads)
+{
+    if (pthread_mutex_trylock(&pool.call_mu) != 0) {   /* pool busy (another Python thread) */
+        run_job(J, kern);
+        return;
+    }
+    int nt = pool_reserve(nthreads);
+    pool.job = *J;
+    pool.kern = kern;
+    pool.nchunks = J->npanels < 4 * nt ? J->npanels : 4 * nt;
+    atomic_store(&pool.next, 0);
+    for (int t = 1; t < nt; t++) {
+        atomic_store(&pool.fin[t], 0);
+        atomic_store(&pool.todo[t], 1);
+    }
+    if (atomic_load(&pool.sleeping) > 0) {
+        pthread_mutex_lock(&pool.mu);
+        pthread_cond_broadcast(&pool.cv);
+        pthread_mutex_unlock(&pool.mu);
+    }
+    run_chunks();
+    for (int t = 1; t < nt; t++) {
+        if (atomic_exchange(&pool.todo[t], 0) == 1) continue;    /* never joined */
+        int spins = 0;
+        while (atomic_load_explicit(&pool.fin[t], memory_order_acquire) == 0) {
+            if (++spins < POOL_SPIN) cpu_relax();
+            else sched_yield();
+        }
+    }
+    pthread_mutex_unlock(&pool.call_mu);
 }
 
 static int get_buf(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t need, const char *what)
@@ -436,32 +574,10 @@ static PyObject *py_gemm(PyObject *self, PyObject *args, PyObject *kwargs)
     if (nthreads > npanels) nthreads = (int)(npanels > 0 ? npanels : 1);
     int err = 0;
     Py_BEGIN_ALLOW_THREADS
-    if (nthreads == 1 || m == 0) {
+    if (nthreads == 1 || m == 0)
         run_job(&J, kern);
-    } else {
-        task_t *tasks = calloc((size_t)nthreads, sizeof(task_t));
-        pthread_t *tids = calloc((size_t)nthreads, sizeof(pthread_t));
-        if (!tasks || !tids) {
-            err = 1;
-        } else {
-            int started = 0;
-            for (int t = 0; t < nthreads; t++) {
-                tasks[t].job = J;
-                tasks[t].kern = kern;
-                tasks[t].job.p0 = npanels * t / nthreads;
-                tasks[t].job.p1 = npanels * (t + 1) / nthreads;
-            }
-            for (int t = 1; t < nthreads; t++) {
-                if (pthread_create(&tids[t], NULL, thread_main, &tasks[t]) != 0) break;
-                started = t;
-            }
-            run_job(&tasks[0].job, kern);
-            for (int t = started + 1; t < nthreads; t++) run_job(&tasks[t].job, kern);
-            for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
-        }
-        free(tasks);
-        free(tids);
-    }
+    else
+        run_parallel(&J, kern, nthreads);
     Py_END_ALLOW_THREADS
     if (have_b) PyBuffer_Release(&bb);
     if (have_s) PyBuffer_Release(&bs);
