@@ -411,7 +411,8 @@ def write_compact_lattices(wspecifier: str, items: Iterable[Tuple[str, CompactLa
         path, scp_path = path.split(",", 1)
     elif "ark" not in opts:
         raise BnnError(f"{wspecifier}: writing needs an ark (scp alone is not writable)")
-    plain = path != "-" and not path.strip().endswith("|") and not path.strip().startswith("|")
+    plain = (path != "-" and not path.strip().endswith("|") and not path.strip().startswith("|")
+             and (not os.path.exists(path) or os.path.isfile(path)))  # never rename over /dev/null
     plain = plain and not (os.path.exists(path) and not os.path.isfile(path))  # /dev/null: direct
     target = path + ".tmp" if plain else path  # plain files appear only when complete
     f = _open(target, "wb")
