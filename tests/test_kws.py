@@ -278,3 +278,17 @@ def test_kaldi_fbank_option():
     x = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 16000)).astype(np.float32))
     f = make_extractor("fbank", 16000)(x)
     assert f.shape == (2, 32, 32) and torch.isfinite(f).all()
+
+
+def test_init_slopes_from_data():
+    m = DFSMN(12, mode="bifsmn", num_layers=2, hidden=16, memory=8)
+    x = torch.randn(6, 32, 32) * 5
+    assert B.init_slopes_from_data(m, x) == 1 + 1 + 2 * 3     # conv2, linear, 3 per layer
+    assert m.training                                          # mode restored
+    m.eval()                                                   # the pass used eval-mode BN
+    with torch.no_grad():
+        h = m.act1(m.bn1(m.conv1(((x - m.feat_mean) / m.feat_std).unsqueeze(1))))
+    u = h - m.conv2.act.t0.view(1, -1, 1, 1)
+    assert np.isclose(float(m.conv2.act.k1), 1 / float(u.std()), rtol=1e-5)
+    r = h - B.sign(u) - m.conv2.act.t1.view(1, -1, 1, 1)
+    assert np.isclose(float(m.conv2.act.k2), 1 / float(r.std()), rtol=1e-5)
