@@ -109,6 +109,10 @@ def _run(args, decoder: LatticeDecoder, items):
                         w = best_path(res.lattice, 1.0, 1.0 / float(lmwt), float(wip))[0]
                         sweep_lines.append(f"{lmwt} {wip} {key} " + " ".join(map(str, w)) + "\n")
             yield key, res.lattice
+        if stats.done == 0:  # fail inside the writer, so no empty archive is left behind
+            stats.log_summary(log)
+            raise BnnError(f"{args.scores_rspecifier}: no utterance decoded "
+                           f"({stats.failed} failed; empty input?)")
 
     try:
         write_compact_lattices(args.lattice_wspecifier, lattices())
@@ -117,9 +121,6 @@ def _run(args, decoder: LatticeDecoder, items):
             if w:
                 w.close()
     stats.log_summary(log)
-    if stats.done == 0:
-        raise BnnError(f"{args.scores_rspecifier}: no utterance decoded "
-                       f"({stats.failed} failed; empty input?)")
     if grid is not None:
         with atomic_write(args.sweep_hyps) as f:
             f.writelines(sweep_lines)
