@@ -172,6 +172,8 @@ def _random_student(seed=0, **cfg):
                 mod.k1.fill_(-0.7)                               # flipped comparison
             if hasattr(mod, "k3"):
                 mod.k3.fill_(-1.2)                               # flipped weight signs
+            if hasattr(mod, "in_scale"):
+                mod.in_scale.fill_(1.7)                          # input standardisation
         m.feat_mean.normal_(generator=g)
         m.feat_std.uniform_(1, 2, generator=g)
     return m.eval()
@@ -280,15 +282,18 @@ def test_kaldi_fbank_option():
     assert f.shape == (2, 32, 32) and torch.isfinite(f).all()
 
 
-def test_init_slopes_from_data():
+def test_init_input_scales_from_data():
     m = DFSMN(12, mode="bifsmn", num_layers=2, hidden=16, memory=8)
     x = torch.randn(6, 32, 32) * 5
-    assert B.init_slopes_from_data(m, x) == 1 + 1 + 2 * 3     # conv2, linear, 3 per layer
-    assert m.training                                          # mode restored
-    m.eval()                                                   # the pass used eval-mode BN
+    assert B.init_input_scales_from_data(m, x) == 1 + 1 + 2 * 3   # conv2, linear, 3 per layer
+    assert m.training                                              # mode restored
+    m.eval()
     with torch.no_grad():
         h = m.act1(m.bn1(m.conv1(((x - m.feat_mean) / m.feat_std).unsqueeze(1))))
-    u = h - m.conv2.act.t0.view(1, -1, 1, 1)
-    assert np.isclose(float(m.conv2.act.k1), 1 / float(u.std()), rtol=1e-5)
-    r = h - B.sign(u) - m.conv2.act.t1.view(1, -1, 1, 1)
-    assert np.isclose(float(m.conv2.act.k2), 1 / float(r.std()), rtol=1e-5)
+        assert np.isclose(float(m.conv2.act.in_scale), float(h.std()), rtol=1e-5)
+        seen = {}
+        hk = m.layers[1].expand.act.register_forward_pre_hook(
+            lambda mod, inp: seen.setdefault("x", inp[0]))
+        m(x)
+        hk.remove()
+    assert np.isclose(float(m.layers[1].expand.act.in_scale), float(seen["x"].std()), rtol=1e-5)

@@ -177,6 +177,7 @@ class PackedKWS:
         arr[f"{name}_const"] = g * bias + h                  # without the -alpha T term
         arr[f"{name}_t0"], arr[f"{name}_t1"], arr[f"{name}_t2"] = t0, t1, t2
         arr[f"{name}_sign"] = np.array([s1, s2], dtype=np.int8)
+        arr[f"{name}_inscale"] = np.array([float(layer.act.in_scale)], dtype=F32)
 
     # ---------------------------------------------------------------- file format
     def save(self, path: str) -> int:
@@ -270,6 +271,9 @@ class PackedKWS:
 
     def _planes(self, name, x):
         f, (s1, s2) = self.f, self.sign[name]
+        sc = f[f"{name}_inscale"]
+        if sc[0] != 1:
+            x = x / sc[0]
         return planes(x, f[f"{name}_t0"], s1, f[f"{name}_t1"], s2, f[f"{name}_t1p"],
                       f[f"{name}_t1m"])
 

@@ -11,7 +11,7 @@ Config (``conf/kws/*.yaml``, ``base:`` inheritance and ``--set`` as :mod:`bnn.tr
       thin_weights: [1, 0.5, 0.25] # loss weight per thinning option trained jointly
       slope_lr_scale: 0.1          # learning-rate factor of thresholds t* and slopes k*
       init_from_teacher: true      # student starts from the teacher's weights
-      slope_init: data             # BiFSMNv2 slopes k1, k2 = 1 / input std (binarize.py); null: 1
+      input_scale_init: data       # BiFSMNv2 binarizer inputs divided by their std (binarize.py)
       kd_alpha: 0.01               # FID weight (0: no distillation); needs --teacher
       augment: {...}               # bnn.kws.augment options; null disables augmentation
       seed: 1
@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from bnn.kws import data as kdata
 from bnn.kws import manifests
 from bnn.kws.augment import Augmenter
-from bnn.kws.binarize import (binary_layers, clip_latent_weights, init_slopes_from_data,
+from bnn.kws.binarize import (binary_layers, clip_latent_weights, init_input_scales_from_data,
                               slope_and_threshold_params)
 from bnn.kws.distill import fid_loss
 from bnn.kws.features import make_extractor
@@ -48,7 +48,7 @@ TRAIN_DEFAULTS = {"epochs": 20, "batch_size": 96, "optimizer": "adam", "lr": 1e-
                   "momentum": 0.9, "weight_decay": 1e-4, "schedule": "cosine",
                   "thin_weights": [1.0], "slope_lr_scale": 0.1, "init_from_teacher": False,
                   "kd_alpha": 0.0, "augment": {}, "seed": 1, "limit_train": None,
-                  "slope_init": None}
+                  "input_scale_init": None}
 
 
 def save_model(model: DFSMN, path: str, extra=None) -> None:
@@ -141,13 +141,13 @@ def train(cfg: dict, train_cuts: str, dev_cuts: str, out_dir: str, teacher_path=
         tr_x, _ = kdata.features_of(trn, fkind)
         model.feat_mean.copy_(tr_x.mean((0, 1)))
         model.feat_std.copy_(tr_x.std((0, 1)).clamp_min(1e-3))
-    if t["slope_init"] == "data":
+    if t["input_scale_init"] == "data":
         idx = np.random.default_rng(t["seed"]).permutation(len(trn))[:256]
         sub = [trn.audio(i) for i in idx]
-        n = init_slopes_from_data(model, extractor(torch.from_numpy(np.stack(sub))))
-        log.info("slopes of %d dual-scale activations set from the data (k = 1 / std)", n)
-    elif t["slope_init"] is not None:
-        raise BnnError(f"train.slope_init {t['slope_init']!r}: expected data or null")
+        n = init_input_scales_from_data(model, extractor(torch.from_numpy(np.stack(sub))))
+        log.info("input scales of %d dual-scale activations set to their input std", n)
+    elif t["input_scale_init"] is not None:
+        raise BnnError(f"train.input_scale_init {t['input_scale_init']!r}: expected data or null")
     weights = [float(w) for w in t["thin_weights"]]
     if len(weights) > model.num_options:
         raise BnnError(f"thin_weights has {len(weights)} entries, the model {model.num_options}")
