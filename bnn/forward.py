@@ -69,7 +69,9 @@ def forward_from_args(args) -> None:
             raise BnnError(f"{args.class_frame_counts}: {len(counts)} pdf counts but the network "
                            f"has {num_pdfs} outputs")
         prior = args.prior_scale * log_priors(counts, args.prior_floor)
-    engine = make_engine(args.engine, model, args.num_threads)
+    engine = make_engine(args.engine, model, args.num_threads,
+                         real_layers=getattr(args, "real_layers", "fp32"),
+                         device=getattr(args, "device", "cpu"))
     n_utt = n_frames = 0
     t_net = 0.0
     start = time.time()
@@ -98,8 +100,21 @@ def forward_from_args(args) -> None:
         raise BnnError(f"{args.feats_rspecifier}: no utterances read")
 
 
-def make_engine(name: str, model, num_threads: int):
-    """Return ``f(x[T, D] float32, batch_frames) -> logits[T, P] float32``."""
+def make_engine(name: str, model, num_threads: int, real_layers: str = "fp32",
+                device: str = "cpu"):
+    """Return ``f(x[T, D] float32, batch_frames) -> logits[T, P] float32``.
+
+    ``real_layers`` int8: the packed engine's float layers in int8 (CPU, oneDNN); ``device`` cuda:
+    the packed engine's layers on the GPU (:mod:`bnn.infer.gpu`; Triton kernel when installed)."""
+    if device not in ("cpu", "cuda"):
+        raise BnnError(f"--device {device}: expected cpu or cuda")
+    if real_layers != "fp32" and (name != "packed" or device != "cpu"):
+        raise BnnError(f"--real-layers {real_layers} needs --engine packed --device cpu")
+    if device == "cuda":
+        from bnn.infer import gpu
+        gpu.require_cuda()
+        if name == "torch":
+            model = model.to("cuda")
     if name == "torch":
         import torch
 
@@ -107,12 +122,16 @@ def make_engine(name: str, model, num_threads: int):
             outs = []
             with torch.no_grad():
                 for s in range(0, len(x), batch):
-                    outs.append(model(torch.from_numpy(x[s:s + batch])).numpy())
+                    xb = torch.from_numpy(x[s:s + batch]).to(device)
+                    outs.append(model(xb).cpu().numpy())
             return np.concatenate(outs) if outs else np.zeros((0, model.num_pdfs), np.float32)
         return run_torch
     if name == "packed":
         from bnn.infer.engine import PackedModel
-        packed = PackedModel.from_torch(model, num_threads=num_threads)
+        packed = PackedModel.from_torch(model, num_threads=num_threads, real_layers=real_layers)
+        if device == "cuda":
+            from bnn.infer.gpu import TorchPackedModel
+            packed = TorchPackedModel.from_packed(packed, "cuda")
 
         def run_packed(x, batch):
             outs = [packed.forward(x[s:s + batch]) for s in range(0, len(x), batch)]

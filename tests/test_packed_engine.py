@@ -192,3 +192,111 @@ def test_unknown_float_backend_is_one_line_error():
     from bnn.utils.errors import BnnError
     with pytest.raises(BnnError, match="float backend 'blas' is not one of"):
         PackedModel.from_torch(random_model(CONFIGS["qian_bn"], seed=1), float_backend="blas")
+
+
+def test_int8_real_layers_close_to_fp32():
+    """--real-layers int8 (torch dynamic quantization, oneDNN): the Lu net's real input and output
+    layers in int8 stay close to fp32 -- few flipped hidden bits, small logit error, the same
+    best pdf on nearly every frame -- while the binary layers are untouched."""
+    from bnn.infer.engine import INT8_ENGINES
+    if not set(INT8_ENGINES) & set(torch.backends.quantized.supported_engines):
+        pytest.skip("torch has no x86 quantized engine")
+    model = random_model(CONFIGS["lu_pm1_real_out"], seed=9, in_dim=440, hid=512, pdfs=300)
+    x = np.random.default_rng(4).standard_normal((200, 440)).astype(np.float32)
+    fp32 = PackedModel.from_torch(model)
+    int8 = PackedModel.from_torch(model, real_layers="int8")
+    assert sum(q is not None for q in int8._int8) == 2           # input and output layer
+    # layer by layer on the same input (a random net amplifies any flipped bit downstream)
+    h, checked = x, 0
+    for i, L in enumerate(fp32.layers):
+        a, b = fp32._layer(i, h), int8._layer(i, h)
+        if L.kind == "binary":
+            np.testing.assert_array_equal(a, b)
+        elif L.out_bits:           # real input layer -> bits: only units near tau may flip
+            flips = np.mean(packing.unpack_bits(a, L.out_dim) != packing.unpack_bits(b, L.out_dim))
+            assert 0 < flips < 0.02, flips
+            checked += 1
+        else:                      # real output layer: logits within 2% of their spread
+            rel = np.abs(a - b).mean() / a.std()
+            assert 0 < rel < 0.02, rel
+            assert np.mean(a.argmax(1) == b.argmax(1)) > 0.95
+            checked += 1
+        h = a
+    assert checked == 2
+    from bnn.utils.errors import BnnError
+    with pytest.raises(BnnError, match="real layers"):
+        PackedModel.from_torch(model, real_layers="int4")
+
+
+# ---- the torch / CUDA path (bnn.infer.gpu) --------------------------------------------------
+
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (7, 31, 65), (16, 64, 2048), (9, 70, 200)])
+def test_torch_xor_popcount_is_bit_exact_with_the_c_engine(m, n, k):
+    """The reference semantics of the GPU kernel, in torch on CPU, against the CPU engine."""
+    from bnn.infer import gpu
+    rng = np.random.default_rng(m * 7 + n + k)
+    x = np.where(rng.random((m, k)) < 0.5, -1, 1)
+    w = np.where(rng.random((n, k)) < 0.5, -1, 1)
+    a, b = packing.pack_pm1(x), packing.pack_pm1(w)
+    acc = gpu.xor_popcount_torch(gpu.as_words(a), gpu.as_words(b), block=50)
+    np.testing.assert_array_equal((k - 2 * acc).numpy(), bitgemm.bitgemm(a, b, k))
+    np.testing.assert_array_equal((k - 2 * acc).numpy(), x @ w.T)
+    thr = rng.integers(-1, k + 2, size=n)
+    bits = gpu.pack_bits_torch(acc <= torch.from_numpy(thr)[None, :])
+    np.testing.assert_array_equal(bits.numpy().view(np.uint64), bitgemm.bitgemm_bits(a, b, k, thr))
+    assert gpu.popcount64(torch.tensor([-1, 0, 1 << 62, -(1 << 63)])).tolist() == [64, 0, 1, 1]
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_torch_packed_model_matches_cpu_engine(name):
+    """bnn-forward --engine packed --device cuda runs this class; on CPU its hidden bits equal the
+    C engine's and its logits agree to float rounding."""
+    from bnn.infer import gpu
+    model = random_model(CONFIGS[name], seed=3)
+    x = np.random.default_rng(8).standard_normal((19, IN)).astype(np.float32)
+    packed = PackedModel.from_torch(model)
+    tp = gpu.TorchPackedModel.from_packed(packed, device="cpu")
+    for g, r in zip(tp.hidden_bits(x), packed.hidden_bits(x)):
+        np.testing.assert_array_equal(g, r)
+    np.testing.assert_allclose(tp.forward(x), packed.forward(x), rtol=1e-4, atol=1e-4)
+
+
+def test_cuda_binary_gemm_bit_exact_with_cpu_engine():
+    from bnn.infer import gpu
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine: the CUDA binary GEMM (Triton, or torch ops) "
+                    "is checked where one is present; its semantics are tested on CPU above")
+    rng = np.random.default_rng(1)
+    for m, n, k in ((16, 2048, 2048), (5, 33, 65)):
+        x = np.where(rng.random((m, k)) < 0.5, -1, 1)
+        w = np.where(rng.random((n, k)) < 0.5, -1, 1)
+        a, b = packing.pack_pm1(x), packing.pack_pm1(w)
+        for use_triton in ([True, False] if gpu.triton_available() else [False]):
+            acc = gpu.xor_popcount(gpu.as_words(a, "cuda"), gpu.as_words(b, "cuda"), use_triton)
+            np.testing.assert_array_equal((k - 2 * acc).cpu().numpy(), bitgemm.bitgemm(a, b, k))
+    model = random_model(CONFIGS[sorted(CONFIGS)[0]], seed=3)
+    x = np.random.default_rng(8).standard_normal((19, IN)).astype(np.float32)
+    packed = PackedModel.from_torch(model)
+    tp = gpu.TorchPackedModel.from_packed(packed, device="cuda")
+    for g, r in zip(tp.hidden_bits(x), packed.hidden_bits(x)):
+        np.testing.assert_array_equal(g, r)
+
+
+def test_forward_engine_options():
+    """bnn-forward's --real-layers int8 and --device cuda reach the engines; misuse is a one-line
+    error (int8 is for the packed CPU engine; cuda needs a device)."""
+    from bnn.forward import make_engine
+    from bnn.utils.errors import BnnError
+    model = random_model(CONFIGS["lu_pm1_real_out"], seed=2)
+    x = np.random.default_rng(3).standard_normal((30, IN)).astype(np.float32)
+    fp32 = make_engine("packed", model, 1)(x, 8)
+    int8 = make_engine("packed", model, 1, real_layers="int8")(x, 8)
+    assert int8.shape == fp32.shape and not np.array_equal(int8, fp32)
+    ref = PackedModel.from_torch(model, real_layers="int8")     # closeness: the test above
+    np.testing.assert_array_equal(int8, np.concatenate([ref.forward(x[s:s + 8])
+                                                        for s in range(0, 30, 8)]))
+    with pytest.raises(BnnError, match="--real-layers int8 needs --engine packed"):
+        make_engine("torch", model, 1, real_layers="int8")
+    if not torch.cuda.is_available():
+        with pytest.raises(BnnError, match="no CUDA device"):
+            make_engine("packed", model, 1, device="cuda")

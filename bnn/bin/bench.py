@@ -9,6 +9,10 @@ One table per run, every number measured in this process with the same thread co
   float torch, float torch oneDNN (``torch.utils.mkldnn.to_mkldnn``), float numpy (the packed
   engine running float layers), packed Lu-style (real output layer) and packed Qian-style (binary
   output layer), with model bytes (float32 state vs deployment file);
+* the packed Lu net with its real input/output layers in int8 (``--real-layers int8``: torch
+  dynamic quantization on oneDNN);
+* with ``--num-threads N`` > 1, a thread-scaling table measured in the same run: packed GEMM GOPS
+  at m = 16, 64, 2048 and Qian-DNN frames/s with 1 and with N threads, and their ratio;
 * CPU model and SIMD flags, threads, library versions.
 
 Timings are the best of ``--repeats`` runs (robust on a loaded machine).  torch's MKL takes a
@@ -192,17 +196,68 @@ def bench_dnn(shape, args, rows):
     fpacked = PackedModel.from_torch(fmodel, num_threads=args.num_threads, float_backend="numpy")
     t = best_time(lambda: fpacked.forward(x), reps, mt)
     rows.append(("float numpy (BLAS)", args.batch / t, float_bytes))
-    for key, label in (("lu", "packed Lu (real output)"), ("qian", "packed Qian (binary output)")):
+    for key, label, real in (("lu", "packed Lu (real output)", "fp32"),
+                             ("lu", "packed Lu, int8 real layers", "int8"),
+                             ("qian", "packed Qian (binary output)", "fp32")):
         torch.manual_seed(0)
         model = build_model(cfgs[key], shape["input"], shape["pdfs"]).eval()
         _randomise_bn(model)
         path = os.path.join(tmp, f"{key}.bnnpack")
         report = export_mod.export(model, path)
-        packed = PackedModel.load(path, num_threads=args.num_threads)
+        packed = PackedModel.load(path, num_threads=args.num_threads, real_layers=real)
         t = best_time(lambda: packed.forward(x), reps, mt)
-        rows.append((label, args.batch / t, report["total"]))
+        nbytes = report["total"]
+        if real == "int8":    # int8 weights of the real layers instead of float32
+            nbytes -= 3 * sum(L.weight.size for L in packed.layers if L.kind != "binary")
+        rows.append((label, args.batch / t, nbytes))
         os.unlink(path)
     os.rmdir(tmp)
+
+
+def bench_scaling(shape, sizes, args, out):
+    """GEMM GOPS (best kernel) and Qian-DNN frames/s with 1 and with ``--num-threads`` threads."""
+    import numpy as np
+    import torch
+
+    from bnn.infer import bitgemm, export as export_mod, packing
+    from bnn.infer.engine import PackedModel
+    from bnn.nn.models import build_model
+    nt = args.num_threads
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, n, k in sizes:
+        apk = packing.pack_pm1(rng.standard_normal((m, k), dtype=np.float32))
+        w = bitgemm.PackedWeights(packing.pack_pm1(rng.standard_normal((n, k), dtype=np.float32)), k)
+        res = []
+        for threads in (1, nt):
+            res.append(2.0 * m * n * k / best_time(
+                lambda: bitgemm.bitgemm(apk, w, k, num_threads=threads), args.repeats,
+                args.min_time) / 1e9)
+        rows.append((f"packed GEMM ({m},{n},{k}) GOPS", res[0], res[1], 1.7 if m <= 64 else None))
+    torch.manual_seed(0)
+    model = build_model(dnn_configs(shape)["qian"], shape["input"], shape["pdfs"]).eval()
+    _randomise_bn(model)
+    tmp = tempfile.mkdtemp(prefix="bnn-bench-")
+    path = os.path.join(tmp, "qian.bnnpack")
+    export_mod.export(model, path)
+    x = np.random.default_rng(1).standard_normal((args.batch, shape["input"]), dtype=np.float32)
+    res = []
+    for threads in (1, nt):
+        torch.set_num_threads(threads)      # the float input layer (oneDNN) too
+        packed = PackedModel.load(path, num_threads=threads)
+        res.append(args.batch / best_time(lambda: packed.forward(x), args.repeats, args.min_time))
+    torch.set_num_threads(nt)
+    os.unlink(path)
+    os.rmdir(tmp)
+    rows.append((f"packed Qian DNN frames/s, batch {args.batch}", res[0], res[1], 1.6))
+    out.append("")
+    out.append(f"Thread scaling (same run): 1 vs {nt} threads")
+    out.append("")
+    out.append(f"| what | 1 thread | {nt} threads | x | target |")
+    out.append("|---|---:|---:|---:|---:|")
+    for label, one, many, target in rows:
+        out.append(f"| {label} | {one:,.1f} | {many:,.1f} | {many / one:.2f} | "
+                   f"{'>= %.1f' % target if target else ''} |")
 
 
 def _run(argv=None):
@@ -252,6 +307,9 @@ def _run(argv=None):
         for label, fps, nbytes in rows:
             out.append(f"| {label} | {fps:,.0f} | {fps / best_float:.2f} | {nbytes:,d} | "
                        f"{fbytes / nbytes:.1f} |")
+    if args.num_threads > 1 and not args.skip_gemm:
+        bench_scaling(QUICK_DNN if args.quick else DNN, QUICK_SIZES if args.quick else SIZES,
+                      args, out)
     if args.kws:
         from bnn.bench import kws
         out.append("")

@@ -18,6 +18,12 @@ def get_parser():
     p.add_argument("--data-dir", default=None, help="data dir whose cmvn.scp/utt2spk to use")
     p.add_argument("--cmvn", default=None, help="CMVN stats rspecifier (overrides --data-dir)")
     p.add_argument("--utt2spk", default=None, help="utt2spk file for --cmvn")
+    p.add_argument("--real-layers", default="fp32", choices=["fp32", "int8"],
+                   help="packed engine: its float (real input/output) layers in fp32 or int8 "
+                   "(torch dynamic quantization on oneDNN)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="cuda: run the network on the GPU (packed: bnn.infer.gpu, Triton kernel "
+                   "when triton is installed)")
     p.add_argument("--batch-frames", type=int, default=4096)
     p.add_argument("--num-threads", type=int, default=1)
     p.add_argument("feats_rspecifier")

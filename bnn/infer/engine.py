@@ -27,6 +27,46 @@ _ACTS = {
 
 
 FLOAT_BACKENDS = ("auto", "onednn", "torch", "numpy")
+REAL_LAYERS = ("fp32", "int8")
+INT8_ENGINES = ("onednn", "x86", "fbgemm")     # torch quantized engines, preferred first
+
+
+def _int8_linear(weight_kn: np.ndarray):
+    """``x (T, k) @ w (k, n)`` with int8 weights (per output channel, symmetric) and dynamically
+    quantized uint8 activations (per call): torch's ``quantize_dynamic`` Linear on oneDNN (or
+    x86/fbgemm where oneDNN is not built in).  Returns ``mm(x) -> float32 (T, n)``.
+
+    Weight scale per output unit ``s_j = max_i |w_ij| / 127``; activation scale/zero point from the
+    batch's min/max; accumulation in int32, output ``s_x s_j (acc - zp corrections)`` in float.
+    """
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+    engines = torch.backends.quantized.supported_engines
+    engine = next((e for e in INT8_ENGINES if e in engines), None)
+    if engine is None:
+        raise BnnError(f"packed model: --real-layers int8 needs a torch quantized engine "
+                       f"({', '.join(INT8_ENGINES)}); this torch has {engines}")
+    k, n = weight_kn.shape
+    lin = torch.nn.Linear(k, n, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight_kn.T)))
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = engine
+    try:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")      # torch.ao's deprecation notice
+            q = quantize_dynamic(torch.nn.Sequential(lin), {torch.nn.Linear:
+                                                            per_channel_dynamic_qconfig},
+                                 dtype=torch.qint8)[0]
+    finally:
+        torch.backends.quantized.engine = previous
+
+    def mm(x):
+        with torch.no_grad():
+            return q(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
+    mm.engine = engine
+    return mm
 
 
 def _torch_linear(torch, onednn: bool):
@@ -84,7 +124,7 @@ class PackedModel:
     """A folded model ready to run.  ``kernel``: None (BNN_KERNEL / best), or a kernel name."""
 
     def __init__(self, layers, input_dim: int = None, num_pdfs: int = None, kernel=None,
-                 num_threads: int = 1, float_backend: str = "auto"):
+                 num_threads: int = 1, float_backend: str = "auto", real_layers: str = "fp32"):
         if not layers:
             raise BnnError("packed model: no layers")
         for layer in layers:
@@ -104,23 +144,31 @@ class PackedModel:
         self._weights = [bitgemm.PackedWeights(L.weight_bits, L.in_dim)
                          if L.kind == "binary" else None for L in self.layers]
         self._matmul = _float_matmul(float_backend)
+        if real_layers not in REAL_LAYERS:
+            raise BnnError(f"packed model: real layers {real_layers!r}: expected fp32 or int8")
+        self.real_layers = real_layers
+        # int8: every float-weight layer (a Lu/Qian net's real input and output layers)
+        self._int8 = [(_int8_linear(L.weight) if real_layers == "int8" and L.kind != "binary"
+                       else None) for L in self.layers]
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_torch(cls, model, kernel=None, num_threads: int = 1, table: bool = True,
-                   float_backend: str = "auto"):
+                   float_backend: str = "auto", real_layers: str = "fp32"):
         """Fold a :class:`bnn.nn.models.AcousticModel` (DNN) into a packed model."""
         layers = fold.fold_model(model, table=table)
         return cls(layers, model.input_dim, model.num_pdfs, kernel=kernel, num_threads=num_threads,
-                   float_backend=float_backend)
+                   float_backend=float_backend, real_layers=real_layers)
 
     @classmethod
-    def load(cls, path, kernel=None, num_threads: int = 1, float_backend: str = "auto"):
+    def load(cls, path, kernel=None, num_threads: int = 1, float_backend: str = "auto",
+             real_layers: str = "fp32"):
         """Read a deployment file written by :func:`bnn.infer.export.export`."""
         from bnn.infer import export
         layers, meta = export.read_packed(path)
         model = cls(layers, meta.get("input_dim"), meta.get("num_pdfs"), kernel=kernel,
-                    num_threads=num_threads, float_backend=float_backend)
+                    num_threads=num_threads, float_backend=float_backend,
+                    real_layers=real_layers)
         model.meta, model.extra = meta.get("meta", {}), meta.get("extra", {})
         return model
 
@@ -144,7 +192,7 @@ class PackedModel:
         if L.in_values != "float":
             x = (packing.unpack_pm1(x, L.in_dim) if L.in_values == "-1,1"
                  else packing.unpack_01(x, L.in_dim))
-        y = self._matmul(x, L.weight)
+        y = self._int8[i](x) if self._int8[i] is not None else self._matmul(x, L.weight)
         if L.out_bits:
             return packing.pack_bits(y > L.tau[None, :])
         y += L.bias[None, :]
