@@ -186,6 +186,12 @@ except BnnError as e: sys.exit(f"ERROR: {e}")' $config)
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   log "Stage 2: nnet systems of ${systems:-$nnet_configs} on $alidir, decoded with $graph"
   check ali,graph > /dev/null
+  # split_data.sh keeps speakers whole: no more decoding jobs than the smallest set's speakers.
+  dec_nj=$nj
+  for x in $eval_sets; do
+    nspk=$(cut -d' ' -f2 data/$x/utt2spk | sort -u | wc -l)
+    [ $nspk -lt $dec_nj ] && dec_nj=$nspk
+  done
   dev_opts=(--dev-set "$dev_set")
   [ -n "$dev_set" ] && [ -z "$dev_ali_dir" ] && dev_opts+=(--cv-on-dev false)
   [ -n "$dev_ali_dir" ] && dev_opts+=(--dev-ali-dir "$(abs $dev_ali_dir)")
@@ -193,7 +199,7 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
     if [ -n "$only_systems" ] && ! echo " $only_systems " | grep -q " $name "; then continue; fi
     eval "extra=($opts)"
     log "system $name: $config ${extra[*]:-}"
-    steps/train_decode_nnet.sh --nj $nj --cmd "$cmd" --feat-suffix "$fsuffix" \
+    steps/train_decode_nnet.sh --nj $dec_nj --cmd "$cmd" --feat-suffix "$fsuffix" \
       --train-set $train_set "${dev_opts[@]}" --test-sets "$(echo $eval_sets | sed "s/^$dev_set //")" \
       --ali-dir $alidir --graph-dir $graph --engine $engine --decode-opts "$decode_opts" \
       --num-threads $nnet_threads --cmvn-opts "$nnet_cmvn" --delta-order $delta_order \
