@@ -219,3 +219,60 @@ def test_find_kaldi_decode_dir(shared_dir, tmp_path, corpus, kset, expected):
     got = dropin.find_kaldi_decode_dir(str(s5 / graph), kset)
     assert got == (str(s5 / expected) if expected else "")
     assert dropin.find_kaldi_decode_dir(str(s5 / graph), kset, f"{kset}:/x/y") == "/x/y"
+
+
+# ----------------------------------------------------------------------------- without a corpus
+@pytest.mark.parametrize("corpus,needles", [
+    ("wsj", ["--kaldi-dir", "egs/wsj/s5", "--wsj0", "--wsj1", "--lexicon"]),
+    ("ami", ["--kaldi-dir", "egs/ami/s5b", "--ami-dir", "--lexicon"]),
+    ("swbd", ["--kaldi-dir", "egs/swbd/s5c", "--swbd-dir", "--eval2000-dir", "--lexicon"]),
+])
+def test_recipe_without_corpus_says_what_to_pass(corpus, needles, repo_root, tmp_path, bnn_env):
+    rec = recipe_dir(repo_root, corpus, tmp_path)
+    r = subprocess.run(["bash", "run.sh"], cwd=rec, env=bnn_env, capture_output=True, text=True)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and all(n in lines[0] for n in needles), r.stderr
+
+
+# ----------------------------------------------------------------------------- lhotse data layer
+def test_lhotse_export_reads_back(shared_dir, tmp_path):
+    """lhotse manifests of real AN4 audio exported by bnn.corpora.lhotse_prep.export: a Kaldi data
+    dir whose wav.scp our feature code reads sample-exact, transcripts and speakers kept."""
+    from lhotse import Recording, RecordingSet, SupervisionSegment, SupervisionSet
+    from bnn.corpora.lhotse_prep import export
+    from bnn.feats.compute import iter_waves
+    wavs = sorted((shared_dir / "corpora/an4/wav/an4_clstk/fash").glob("*.wav"))[:3]
+    recs = [Recording.from_file(str(w), recording_id=w.stem) for w in wavs]
+    sups = [SupervisionSegment(id=r.id, recording_id=r.id, start=0.0, duration=r.duration,
+                               channel=0, text=f"WORD{i} TWO", speaker="fash")
+            for i, r in enumerate(recs)]
+    n = export(RecordingSet.from_recordings(recs), SupervisionSet.from_segments(sups),
+               str(tmp_path / "d"))
+    assert n == 3
+    text = (tmp_path / "d/text").read_text().splitlines()
+    assert [ln.split(None, 1)[1] for ln in text] == ["WORD0 TWO", "WORD1 TWO", "WORD2 TWO"]
+    assert all(ln.split()[1] == "fash" for ln in (tmp_path / "d/utt2spk").read_text().splitlines())
+    got = {u: x for u, _, x in iter_waves(f"scp:{tmp_path / 'd/wav.scp'}",
+                                          str(tmp_path / "d/segments")
+                                          if (tmp_path / "d/segments").exists() else None)}
+    assert len(got) == 3
+    ref = recs[0].load_audio()[0] * 32768.0
+    key = [k for k in got if wavs[0].stem in k][0]
+    assert got[key].shape[1] == ref.shape[0]
+    assert abs(got[key][0] - ref).max() < 1.0
+
+
+def test_cmudict_dict(tmp_path):
+    from bnn.corpora.lhotse_prep import write_cmudict_dict
+    lex = tmp_path / "cmudict"
+    lex.write_text(";;; comment\nHELLO  HH AH0 L OW1\nHELLO(2)  HH EH0 L OW1\nWORLD  W ER1 L D\n"
+                   "UNUSED  AH1\n")
+    text = tmp_path / "text"
+    text.write_text("u1 HELLO WORLD\nu2 HELLO MISSING <NOISE>\n")
+    assert write_cmudict_dict(str(lex), [str(text)], str(tmp_path / "dict")) == (2, 1)
+    lexicon = (tmp_path / "dict/lexicon.txt").read_text().splitlines()
+    assert "HELLO HH AH L OW" in lexicon and "HELLO HH EH L OW" in lexicon
+    assert "WORLD W ER L D" in lexicon and "<UNK> SPN" in lexicon and "<NOISE> NSN" in lexicon
+    assert not any(ln.startswith("UNUSED") for ln in lexicon)
+    assert (tmp_path / "dict/silence_phones.txt").read_text().split() == ["SIL", "SPN", "NSN"]
