@@ -12,7 +12,7 @@ export OMP_WAIT_POLICY := PASSIVE
 DEPS_STAMP := $(VENV)/.deps-done
 PKG_STAMP := $(VENV)/.pkg-done
 TEST_STAMP := $(VENV)/.test-deps-done
-PKG_INPUTS := setup.py requirements.txt $(wildcard bnn/bin/*.py) $(wildcard bnn/infer/csrc/*.c bnn/infer/csrc/*.h)
+PKG_INPUTS := setup.py requirements.txt $(wildcard bnn/bin/*.py) $(wildcard bnn/infer/csrc/*.c bnn/infer/csrc/*.h bnn/data/csrc/*.c)
 
 .PHONY: demo test venv clean-venv
 
