@@ -4,7 +4,9 @@ path (:mod:`bnn.data.batched`), on the same corpus, in one process (issue 16).
 "Delivered" frames are network-input rows of shuffled minibatches as the trainer receives them
 (float32 tensors on the device; the numpy path's arrays are converted with ``torch.from_numpy``
 as the trainer does), over one whole epoch: reading the archive, CMVN, deltas, splicing, global
-normalisation and the shuffle buffer included.  Before timing, the two paths' first minibatches
+normalisation and the shuffle buffer included.  Besides wall-clock frames/s, each row gives frames
+per CPU-second of this process (``time.process_time``), which is much less disturbed when other
+jobs share the cores; with reader worker processes it leaves their CPU time out.  Before timing, the two paths' first minibatches
 are compared (they must be bit-identical).
 """
 import os
@@ -121,13 +123,15 @@ def run(data: Optional[str], targets: Optional[str], batch_sizes: List[int], buf
                          for nw in workers]
                 base = None
                 for label, fn in runs:
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     n, dim = fn()
                     sec = time.perf_counter() - t0
+                    cpu = time.process_time() - c0     # this process only (not worker processes)
                     fps = n / sec
                     base = base or fps
                     rows.append({"config": name, "dim": dim, "pipeline": label, "batch": bs,
-                                 "frames": n, "seconds": sec, "fps": fps, "x_old": fps / base})
+                                 "frames": n, "seconds": sec, "fps": fps, "x_old": fps / base,
+                                 "cpu_seconds": cpu, "fps_cpu": n / max(cpu, 1e-9)})
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -50,11 +50,13 @@ def main(argv=None):
                    device, args.workers or [0], args.config, args.utts, args.max_old_frames)
         print(f"# bnn-bench-input: device {device}, torch threads {args.num_threads}, buffer "
               f"{args.buffer_frames} frames, {'generated corpus' if args.data is None else args.data}")
-        print("| configuration | input dim | pipeline | batch | frames | seconds | frames/s | x numpy |")
-        print("|---|---:|---|---:|---:|---:|---:|---:|")
+        print("| configuration | input dim | pipeline | batch | frames | seconds | frames/s | "
+              "x numpy | frames per CPU-second |")
+        print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             print(f"| {r['config']} | {r['dim']} | {r['pipeline']} | {r['batch']} | {r['frames']} "
-                  f"| {r['seconds']:.2f} | {r['fps']:,.0f} | {r['x_old']:.1f} |")
+                  f"| {r['seconds']:.2f} | {r['fps']:,.0f} | {r['x_old']:.1f} | "
+                  f"{r['fps_cpu']:,.0f} |")
         return 0
     run_main(_run, argv)
 

@@ -217,7 +217,8 @@ class TensorFrontend:
             feats, index = feats.contiguous(), index.contiguous()
             _splice.splice_norm(feats.numpy(), n, c, index.numpy(), b, p,
                                 None if norm is None else norm[0].numpy(),
-                                None if norm is None else norm[1].numpy(), out.numpy())
+                                None if norm is None else norm[1].numpy(), out.numpy(),
+                                min(2, torch.get_num_threads()))
             return out
         x = feats.index_select(0, index.reshape(-1)).view(b, -1)
         if norm is not None:

@@ -20,6 +20,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -44,11 +45,30 @@ static void splice_rows(const float *feats, const int64_t *index, const float *m
     }
 }
 
+typedef struct {
+    const float *feats, *mean, *sd;
+    const int64_t *index;
+    float *out;
+    Py_ssize_t n, c, b, p;
+    int bad;
+    long long badrow;
+} splice_job_t;
+
+static void *splice_thread(void *arg)
+{
+    splice_job_t *j = arg;
+    splice_rows(j->feats, j->index, j->mean, j->sd, j->out, j->n, j->c, j->b, j->p, &j->bad,
+                &j->badrow);
+    return NULL;
+}
+
 static PyObject *py_splice_norm(PyObject *self, PyObject *args)
 {
     PyObject *of, *oi, *om, *os, *oo;
     Py_ssize_t n, c, b, p;
-    if (!PyArg_ParseTuple(args, "OnnOnnOOO", &of, &n, &c, &oi, &b, &p, &om, &os, &oo))
+    int nthreads = 1;
+    if (!PyArg_ParseTuple(args, "OnnOnnOOO|i", &of, &n, &c, &oi, &b, &p, &om, &os, &oo,
+                          &nthreads))
         return NULL;
     Py_buffer bf, bi, bm = {0}, bs = {0}, bo;
     int have_norm = om != Py_None;
@@ -71,7 +91,19 @@ static PyObject *py_splice_norm(PyObject *self, PyObject *args)
         const int64_t *index = bi.buf;
         float *out = bo.buf;
         Py_BEGIN_ALLOW_THREADS
-        splice_rows(feats, index, mean, sd, out, n, c, b, p, &bad, &badrow);
+        if (nthreads > 1 && b >= 64) {     /* rows split in two: a second thread, this one */
+            Py_ssize_t half = b / 2;
+            splice_job_t j2 = {feats, mean, sd, index + half * p, out + half * p * c, n, c,
+                               b - half, p, 0, 0};
+            pthread_t tid;
+            int started = pthread_create(&tid, NULL, splice_thread, &j2) == 0;
+            splice_rows(feats, index, mean, sd, out, n, c, half, p, &bad, &badrow);
+            if (started) pthread_join(tid, NULL);
+            else splice_thread(&j2);
+            if (!bad && j2.bad) { bad = 1; badrow = j2.badrow; }
+        } else {
+            splice_rows(feats, index, mean, sd, out, n, c, b, p, &bad, &badrow);
+        }
         Py_END_ALLOW_THREADS
     }
     if (have_norm) { PyBuffer_Release(&bs); PyBuffer_Release(&bm); }
@@ -188,8 +220,9 @@ static PyMethodDef methods[] = {
      "front_end(x, n, c, lens, u, scale, offset, taps, order, half, out): CMVN + deltas of a "
      "chunk of u utterances (see the file header); taps: order x (2*half+1) float32, centred."},
     {"splice_norm", py_splice_norm, METH_VARARGS,
-     "splice_norm(feats, n, c, index, b, p, mean, std, out): out[b, p*c + k] = "
-     "(feats[index[b, p], k] - mean[p*c + k]) / std[p*c + k] (float32; mean/std None: gather)."},
+     "splice_norm(feats, n, c, index, b, p, mean, std, out, nthreads=1): out[b, p*c + k] = "
+     "(feats[index[b, p], k] - mean[p*c + k]) / std[p*c + k] (float32; mean/std None: gather); "
+     "nthreads 2 splits the rows over two threads."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_splice",
