@@ -5,6 +5,8 @@
   (:meth:`bnn.decode.decoder.GraphDecoder.sweep`); monophone models only.
 * **lattice**: the toolkit's lattice decoder once per utterance, then every (LM weight, penalty)
   from the lattice's best path (Kaldi ``score_kaldi.sh``, :func:`bnn.decode.lattice_io.best_path`).
+* ``--own-sweep``: the re-decoding sweep with the toolkit's own search (best path only; works for
+  triphone models too), compared word for word with the lattice's best paths.
 
 Both are scored with the same WER code and :func:`bnn.decode.scoring.pick_best`.  Also printed: the
 search's frames/s with lattices (search + determinization) vs best path only (the same C++ search
@@ -64,7 +66,9 @@ def bench_decode(argv=None) -> int:
     p.add_argument("--min-lmwt", type=int, default=1)
     p.add_argument("--max-lmwt", type=int, default=20)
     p.add_argument("--word-ins-penalty", default="0.0,0.5,1.0")
-    p.add_argument("--skip-sweep", action="store_true", help="skip the old sweep (e.g. triphone models)")
+    p.add_argument("--skip-sweep", action="store_true", help="skip the old kaldi-hmm-gmm sweep (monophone models only)")
+    p.add_argument("--own-sweep", action="store_true", help="also re-decode per (LM weight, penalty) with the own "
+                   "search (best path only, any model) and compare with the lattice's best paths")
     p.add_argument("model")
     p.add_argument("graph_dir", help="dir with HCLG.fst and words.txt")
     p.add_argument("loglikes_rspecifier")
@@ -119,6 +123,29 @@ def bench_decode(argv=None) -> int:
     fps_bp = frames / t_bp.cpu if t_bp.cpu > 0 else float("inf")
     out.append(f"frames/s (CPU): own decoder with lattices {fps_lat:10.0f}; own search best path only "
                f"{fps_bp:10.0f} (ratio {fps_lat / fps_bp:.2f})")
+
+    # --- a re-decoding sweep with our own search (best path only, any model): the lattice's best
+    # path at (LMWT, WIP) should be the best path of a search at acwt 1/LMWT on the graph with WIP
+    # added to the word arcs (differences: ties, and paths the lattice beam pruned)
+    if args.own_sweep:
+        t_own = _Timer()
+        hyps_own = OrderedDict((k, OrderedDict()) for k in keys)
+        for w in wips:
+            dw = bp_dec.with_word_penalty(w)
+            for l in lmwts:
+                for utt, m in mats:
+                    with t_own:
+                        res = dw.decode_loglikes(utt, m, acoustic_scale=1.0 / l)
+                    if res.ok:
+                        hyps_own[(str(l), str(w))][utt] = res.words
+        best_own, stats_own = _score(hyps_own, ref, syms, args.text)
+        same_words = sum(hyps_own[k].get(u) == hyps_lat[k].get(u) for k in keys for u, _ in mats)
+        utts_all = sum(all(hyps_own[k].get(u) == hyps_lat[k].get(u) for k in keys) for u, _ in mats)
+        out.append(f"own re-decoding sweep: {t_own.cpu:8.2f} s CPU; best {stats_own[best_own].kaldi_lines()[0]} at "
+                   f"LMWT {best_own[0]} WIP {best_own[1]}; same words as the lattice's best path for "
+                   f"{same_words} of {len(keys) * len(mats)} (utterance, setting) pairs, at every setting for "
+                   f"{utts_all} of {len(mats)} utterances; same WER at "
+                   f"{sum(abs(stats_own[k].wer - stats_lat[k].wer) < 0.1 for k in keys)} of {len(keys)} settings (0.1 abs)")
 
     # --- the old sweep on kaldi-hmm-gmm
     if not args.skip_sweep:

@@ -252,7 +252,7 @@ class LatticeDecoder:
 
     def __init__(self, hclg_path: str, tid2pdf: np.ndarray, num_pdfs: int, opts: DecodeOptions,
                  prune_interval: int = 25, beam_delta: float = 0.5, prune_scale: float = 0.1,
-                 determinize: bool = True, max_det_states: int = 200000):
+                 determinize: bool = True, max_det_states: int = 200000, graph_arrays=None):
         try:
             from bnn.decode import _latgen
         except ImportError as err:
@@ -261,9 +261,10 @@ class LatticeDecoder:
         self._latgen = _latgen
         self.path = hclg_path
         self.opts = opts
-        fa = read_fst_arrays(hclg_path)
+        fa = read_fst_arrays(hclg_path) if graph_arrays is None else graph_arrays
         if fa.num_states == 0:
             raise BnnError(f"{hclg_path}: empty decoding graph")
+        self.graph_arrays = fa
         self.tid2pdf = np.ascontiguousarray(tid2pdf, dtype=np.int32)
         self.num_pdfs = int(num_pdfs)
         max_tid = int(fa.arcs["ilabel"].max()) if fa.num_arcs else 0
@@ -274,6 +275,15 @@ class LatticeDecoder:
         self.extra = dict(prune_interval=prune_interval, beam_delta=beam_delta, prune_scale=prune_scale,
                           determinize=determinize, max_det_states=max_det_states)
         self.last_info: Dict[str, object] = {}
+
+    def with_word_penalty(self, wip: float) -> "LatticeDecoder":
+        """A decoder on the same graph with ``wip`` added to the cost of every arc with a word
+        (the graph a re-decoding sweep searches for penalty ``wip``)."""
+        fa = self.graph_arrays
+        arcs = fa.arcs.copy()
+        arcs["weight"][arcs["olabel"] != 0] += np.float32(wip)
+        fa2 = type(fa)(fa.start, fa.finals, fa.arc_state, arcs, fa.properties)
+        return LatticeDecoder(self.path, self.tid2pdf, self.num_pdfs, self.opts, graph_arrays=fa2, **self.extra)
 
     def search(self, loglikes: np.ndarray, acoustic_scale: Optional[float] = None) -> dict:
         """The raw result dict of the C++ search (see latgen.cpp ``decode``)."""
