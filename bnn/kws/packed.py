@@ -73,14 +73,14 @@ def _cmp(u, s):
     return np.zeros(u.shape, dtype=bool)
 
 
-def planes(x, t0, s1, t1, s2, t1p=None, t1m=None):
+def planes(x, t0, s1, t1, s2):
     """Bit-planes ``b1``, ``s2`` (bool) and the per-sample scale ``a`` of the dual-scale activation
     of ``x`` (channels last, batch first).
 
     ``x - t0 > 0`` is ``x > t0`` exactly (IEEE subtraction is 0 only for equal operands), and
-    ``r = x - b1 - t1`` is computed as ``x - (t1 +/- 1)`` (a rounding-level difference)."""
+    ``r = (x - b1) - t1`` in torch's order and rounding."""
     b1 = (x > t0) if s1 > 0 else (x < t0) if s1 < 0 else np.zeros(x.shape, dtype=bool)
-    r = x - np.where(b1, t1 + F32(1) if t1p is None else t1p, t1 - F32(1) if t1m is None else t1m)
+    r = (x - np.where(b1, F32(1), F32(-1))) - t1
     a = np.abs(r).reshape(len(x), -1).mean(1, dtype=F32)
     return b1, (r > 0) if s2 > 0 else (r < 0) if s2 < 0 else np.zeros(x.shape, dtype=bool), a
 
@@ -254,8 +254,6 @@ class PackedKWS:
                         tm[tt] += sw[kk] * a[f"{n}_t2"]
             cst = (a[f"{n}_const"] - a[f"{n}_scale"] * tm).astype(F32)
             self.mem.append((sw.astype(F32), cst))
-        for k in [k for k in self.f if k.endswith("_t1")]:
-            self.f[k + "p"], self.f[k + "m"] = self.f[k] + F32(1), self.f[k] - F32(1)
         self.unit = {k: bool(v.min() >= 0 and v.max() <= 1) for k, v in self.f.items()
                      if k.endswith("_prelu")}
         self.sign = {k[:-5]: tuple(int(s) for s in v) for k, v in a.items() if k.endswith("_sign")}
@@ -274,8 +272,7 @@ class PackedKWS:
         sc = f[f"{name}_inscale"]
         if sc[0] != 1:
             x = x / sc[0]
-        return planes(x, f[f"{name}_t0"], s1, f[f"{name}_t1"], s2, f[f"{name}_t1p"],
-                      f[f"{name}_t1m"])
+        return planes(x, f[f"{name}_t0"], s1, f[f"{name}_t1"], s2)
 
     def _dense(self, name, x, prelu):
         """Binarized 1x1 conv / linear on ``x`` (B, T, C): scale (D1 + a D2) + const, PReLU."""
