@@ -218,3 +218,37 @@ def test_partial_output_without_final_state(dec, tmp_path, bnn_env):
             f"ark:{dec}/mapped/loglikes.ark ark:{tmp_path}/l.ark ark,t:{tmp_path}/w.int", bnn_env)
     _one_line_error(r, "no utterance decoded")
     assert not (tmp_path / "l.ark").exists()
+
+
+@pytest.mark.parametrize("exp,mdl,dec,opts", [
+    ("tri2b", "final.mdl", "decode_test", (7000, 20.0, 10.0)),
+    ("tri3b", "final.alimdl", "decode_test.si", (2000, 16.0, 6.0)),
+])
+def test_triphone_lda_graphs_best_paths_equal_kaldi_scoring(shared_dir, bnn_env, tmp_path, exp, mdl, dec, opts):
+    """Issue 13 item 5: the tri2b and tri3b (speaker-independent pass) graphs, with the fixture's GMMs
+    on cmvn | splice +-3 | final.mat (LDA+MLLT) features: the lattice best paths at every LM weight /
+    penalty equal Kaldi's scoring_kaldi hypotheses (10 utterances here; all 130: docs/decoding.md)."""
+    from bnn.decode.decoder import DecodeOptions, LatticeDecoder, load_tid2pdf
+    from bnn.decode.lattice_io import best_path
+    k = shared_dir / "fixtures/kaldi_an4_s5"
+    sd = "data/test/split4/3"
+    r = run(f"bnn-apply-cmvn --utt2spk=ark:{sd}/utt2spk scp:{sd}/cmvn.scp 'scp:head -n 10 {sd}/feats.scp |' ark:- | "
+            f"bnn-splice-feats --left-context=3 --right-context=3 ark:- ark:{tmp_path}/spliced.ark", bnn_env, k)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = kaldiio.load_mat(str(k / f"exp/{exp}/final.mat"))  # LDA+MLLT, 40 x 7*13 (transform-feats)
+    tid2pdf, n, _, am = load_tid2pdf(str(k / f"exp/{exp}/{mdl}"))
+    d = LatticeDecoder(str(k / f"exp/{exp}/graph/HCLG.fst"), tid2pdf, n,
+                       DecodeOptions(0.083333, opts[1], opts[2], opts[0], 200, True))
+    syms = {int(i): w for w, i in (ln.split() for ln in (k / f"exp/{exp}/graph/words.txt").read_text().splitlines())}
+    lats = {}
+    for key, x in kaldiio.load_ark(str(tmp_path / "spliced.ark")):
+        y = x @ m[:, :x.shape[1]].T + (m[:, x.shape[1]] if m.shape[1] > x.shape[1] else 0.0)
+        y = y.astype(np.float32)
+        lats[key] = d.decode_loglikes(key, np.asarray(am.log_likelihoods(y), np.float32)).lattice
+    assert len(lats) == 10
+    for wip in ("0.0", "0.5", "1.0"):
+        for lmwt in range(7, 18):
+            ref = {p[0]: p[1:] for p in (ln.split() for ln in
+                   (k / f"exp/{exp}/{dec}/scoring_kaldi/penalty_{wip}/{lmwt}.txt").read_text().splitlines())}
+            for key, lat in lats.items():
+                assert [syms[w] for w in best_path(lat, 1.0, 1.0 / lmwt, float(wip))[0]] == ref[key], (wip, lmwt, key)
