@@ -58,7 +58,8 @@ def ldc_tree(shared_dir, tmp_path_factory):
         p.write_text("\n".join(lines) + "\n")
     ndx = {
         "wsj0/11-13.1/wsj0/doc/indices/train/tr_s_wv1.ndx":
-            [";; SI-84 training", "11_1_1:wsj0/si_tr_s/01a/01aa0101.wv1",
+            [";; SI-84 training", "11_2_1:wsj0/si_tr_s/401/401c0201.wv1",  # left out, as Kaldi
+             "11_1_1:wsj0/si_tr_s/01a/01aa0101.wv1",
              "11_1_1:wsj0/si_tr_s/01a/01aa0102.wv1", "11_1_1:wsj0/si_tr_s/01b/01ba0101.wv1"],
         "wsj1/13-34.1/wsj1/doc/indices/si_tr_s.ndx": [";", "13_1_1:wsj1/si_tr_s/4aa/4aaa0201.wv1"],
         "wsj0/11-13.1/wsj0/doc/indices/test/nvp/si_et_20.ndx": ["11_2_1:wsj0/si_et_20/440/440c0201"],

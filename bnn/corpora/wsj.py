@@ -11,8 +11,9 @@ The sets of Lu, Rao & Renals 2017 (and Kaldi's egs/wsj/s5, local/wsj_data_prep.s
 LDC layout.  Each disc is a directory named like ``11-14.1`` (WSJ0) or ``13-34.1`` (WSJ1).  An
 index file (``.ndx``) lists one utterance per line as ``<disc>:<path>``, e.g.
 ``11_14_1:wsj0/si_tr_s/01i/01ia0101.wv1`` (disc ``11_14_1`` = directory ``11-14.1``); lines
-starting with ``;`` are comments; Kaldi's ndx2flist.pl also drops the ``11_2_1:wsj0/si_tr_s/401``
-speaker that has no transcripts, and so do we when a ``.dot`` line is missing (a warning).  The
+starting with ``;`` are comments.  Kaldi's wsj_data_prep.sh leaves out speaker 401 of the SI-84
+training list (``grep -v -i 11-2.1/wsj0/si_tr_s/401``), and so do we (:data:`EXCLUDE`); an
+utterance without a ``.dot`` prompt line is skipped with a warning.  The
 utterance id is the file name without ``.wv1``; the speaker is its first 3 characters.  Prompts
 (transcripts) are in ``.dot`` files next to the audio, one per speaker session, named after the
 first 6 characters of the utterance id plus ``00.dot`` (``01ia0100.dot``), lines
@@ -44,6 +45,9 @@ from bnn.corpora.common import write_data_dir
 from bnn.utils.errors import BnnError
 
 log = logging.getLogger(__name__)
+
+# Left out of every set, as Kaldi's local/wsj_data_prep.sh does (path fragment, lower case).
+EXCLUDE = ("wsj0/si_tr_s/401/",)
 
 # set name -> (disc dir family, index file below the disc's top dir)
 SETS: Dict[str, List[Tuple[str, str]]] = {
@@ -93,6 +97,8 @@ def read_ndx(path: str, discs: Dict[str, str]) -> List[str]:
             if not m:
                 raise BnnError(f"{path}: line {n}: expected '<disc>:<path>', got '{line}'")
             disc, rel = m.groups()
+            if any(x in rel.lower() for x in EXCLUDE):
+                continue
             if disc not in discs:
                 raise BnnError(f"{path}: line {n}: disc {disc} ({disc.replace('_', '-', 1).replace('_', '.')}) "
                                "not found; give every WSJ disc dir")
