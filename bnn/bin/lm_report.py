@@ -5,8 +5,8 @@ from bnn.utils.cli import make_parser, run_main, setup_logging
 
 def lm_report(argv=None) -> int:
     p = make_parser("Perplexity and rescoring tables of LSTM LMs.", prog="bnn-lm-report")
-    p.add_argument("--ppl", nargs="*", default=[], help="NAME=LM_DIR (with eval.json)")
-    p.add_argument("--wer", nargs="*", default=[], help="NAME=RESCORE_DIR (steps/lm/rescore_nbest.sh output)")
+    p.add_argument("--ppl", nargs="*", action="extend", default=[], help="NAME=LM_DIR (with eval.json)")
+    p.add_argument("--wer", nargs="*", action="extend", default=[], help="NAME=RESCORE_DIR (steps/lm/rescore_nbest.sh output)")
     p.add_argument("--title", default="")
     p.add_argument("--out", default="", help="also write the tables here")
     args = p.parse_args(argv)

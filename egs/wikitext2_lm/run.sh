@@ -11,6 +11,7 @@
 set -euo pipefail
 log() { local fname=${BASH_SOURCE[1]##*/}; echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2; }
 
+cmdline="$0 $*"
 stage=1
 stop_stage=100
 corpus_dir=../../../shared/corpora/wikitext-2
@@ -75,7 +76,7 @@ fi
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "Stage 4: perplexity, stored size and compression"
   bnn-lm-report --title "WikiText-2 (train: $train_text)" --out $w/ppl_table.md \
-    $(for t in $wiki_types; do echo --ppl $t=$w/$t; done | xargs)
+    --ppl $(for t in $wiki_types; do echo $t=$w/$t; done)
 fi
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
@@ -135,7 +136,7 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
         "Kaldi lattice (flat unigram G)=$a/$sys/baseline" "trigram (AN4 train)=$a/$sys/trigram" \
         $(for t in $rescore_lms; do echo "trigram+LSTM_$t=$a/$sys/lstm_$t"; done)
     done
-    echo "Produced by: $0 $* (git $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d'))"
+    echo "Produced by: $cmdline (git $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d'))"
   } > $exp/RESULTS.md
   cat $exp/RESULTS.md
 fi

@@ -52,6 +52,9 @@ nw=$(echo $lstm_weights | wc -w)
 if [ -z "$dev_utts" ] && [ $nw -ne 1 ]; then
   echo "$0: several --lstm-weights ($lstm_weights) need --dev-utts to choose one" >&2; exit 1
 fi
+if [ -f $dir/.done ]; then
+  echo "$0: $dir is complete (.done), skipping"; exit 0
+fi
 mkdir -p $dir/log
 score_opts=(--min-lmwt $min_lmwt --max-lmwt $max_lmwt --word-ins-penalty $word_ins_penalty)
 
@@ -108,3 +111,4 @@ else
   sweep $lstm_weights $dir
   steps/score.sh --cmd "$cmd" "${score_opts[@]}" $data $old_lang $dir
 fi
+touch $dir/.done
