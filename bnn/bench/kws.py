@@ -102,30 +102,39 @@ def _table(teacher_path, model_path, repeats, min_time, batch, num_threads) -> l
     x1 = rng.standard_normal((1, 32, 32)).astype(np.float32) * 10 - 40
     xb = rng.standard_normal((batch, 32, 32)).astype(np.float32) * 10 - 40
     t1, tb = torch.from_numpy(x1), torch.from_numpy(xb)
-    rows = []
     nl = teacher.cfg["num_layers"]
-    with torch.inference_mode():
-        lat = best_time(lambda: teacher(t1), repeats, min_time)
-        thr = batch / best_time(lambda: teacher(tb), repeats, min_time)
-    fbytes = inference_float_bytes(teacher)
-    rows.append(("float D-FSMN teacher, torch", nl, lat, thr, fbytes))
-    with torch.inference_mode():
-        lat = best_time(lambda: student(t1), repeats, min_time)
-        thr = batch / best_time(lambda: student(tb), repeats, min_time)
-    rows.append(("binary D-FSMN, torch (simulated)", nl, lat, thr, inference_float_bytes(student)))
+    models = [("float D-FSMN teacher, torch", nl, teacher, True, inference_float_bytes(teacher)),
+              ("binary D-FSMN, torch (simulated)", nl, student, True,
+               inference_float_bytes(student))]
     for o in range(options):
         pk = PackedKWS.from_torch(student, o)
         pk.threads = num_threads
-        lat = best_time(lambda: pk.forward(x1), repeats, min_time)
-        thr = batch / best_time(lambda: pk.forward(xb), repeats, min_time)
-        rows.append((f"BiFSMNv2 packed, option {o}", len(kept_layers(nl, o)), lat, thr,
-                     pk.storage()["total"]))
-    base_lat, base_thr = rows[0][2], rows[0][3]
+        models.append((f"BiFSMNv2 packed, option {o}", len(kept_layers(nl, o)), pk, False,
+                       pk.storage()["total"]))
+
+    def call(m, is_torch, x):
+        if is_torch:
+            with torch.inference_mode():
+                return m(x)
+        return m.forward(x)
+    # interleaved rounds: every model is timed once per round, so a load spike on a shared
+    # machine hits all of them alike; ratios are the median over rounds of per-round ratios
+    lat = np.zeros((repeats, len(models)))
+    thr = np.zeros((repeats, len(models)))
+    for r in range(repeats):
+        for i, (_, _, m, is_torch, _) in enumerate(models):
+            lat[r, i] = best_time(lambda: call(m, is_torch, t1 if is_torch else x1), 1, min_time)
+            thr[r, i] = batch / best_time(lambda: call(m, is_torch, tb if is_torch else xb), 1,
+                                          min_time)
+    fbytes = models[0][4]
     out = [f"KWS D-FSMN, {what}; batch-1 latency per 1 s window (features excluded), "
-           f"throughput at batch {batch}", "",
+           f"throughput at batch {batch}; {repeats} interleaved rounds, best latency and "
+           "median per-round ratio", "",
            "| model | layers | latency (us) | x faster (batch 1) | windows/s | x faster (batch "
            f"{batch}) | model bytes | x smaller |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for name, layers, lat, thr, nbytes in rows:
-        out.append(f"| {name} | {layers} | {lat * 1e6:,.0f} | {base_lat / lat:.2f} | {thr:,.0f} | "
-                   f"{thr / base_thr:.2f} | {nbytes:,d} | {fbytes / nbytes:.1f} |")
+    for i, (name, layers, _, _, nbytes) in enumerate(models):
+        out.append(f"| {name} | {layers} | {lat[:, i].min() * 1e6:,.0f} | "
+                   f"{np.median(lat[:, 0] / lat[:, i]):.2f} | {thr[:, i].max():,.0f} | "
+                   f"{np.median(thr[:, i] / thr[:, 0]):.2f} | {nbytes:,d} | "
+                   f"{fbytes / nbytes:.1f} |")
     return out
