@@ -44,6 +44,8 @@ def get_parser():
     p.add_argument("--batch", type=int, default=16, help="frames per forward call (end to end)")
     p.add_argument("--skip-gemm", action="store_true")
     p.add_argument("--skip-dnn", action="store_true")
+    p.add_argument("--scaling-only", action="store_true",
+                   help="only the 1-vs-N-thread table (with --num-threads N > 1)")
     p.add_argument("--kws", action="store_true",
                    help="also benchmark the binary D-FSMN keyword spotter (bnn.bench.kws)")
     p.add_argument("--kws-teacher", default="", help="trained float KWS model dir (--kws)")
@@ -281,6 +283,11 @@ def _run(argv=None):
            f"# {versions()}",
            f"# kernels: {', '.join(bitgemm.available_kernels())} "
            f"(default {bitgemm.default_kernel()})"]
+    if args.scaling_only:
+        args.skip_gemm = args.skip_dnn = True
+        if args.num_threads < 2:
+            from bnn.utils.errors import BnnError
+            raise BnnError("--scaling-only needs --num-threads N with N > 1")
     if not args.skip_gemm:
         rows = []
         bench_gemm(QUICK_SIZES if args.quick else SIZES, args, rows)
@@ -307,7 +314,7 @@ def _run(argv=None):
         for label, fps, nbytes in rows:
             out.append(f"| {label} | {fps:,.0f} | {fps / best_float:.2f} | {nbytes:,d} | "
                        f"{fbytes / nbytes:.1f} |")
-    if args.num_threads > 1 and not args.skip_gemm:
+    if args.num_threads > 1 and (args.scaling_only or not args.skip_gemm):
         bench_scaling(QUICK_DNN if args.quick else DNN, QUICK_SIZES if args.quick else SIZES,
                       args, out)
     if args.kws:

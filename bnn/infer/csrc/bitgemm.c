@@ -27,7 +27,7 @@
  * a forked child).  A call splits the weight panels -- the output columns -- evenly over
  * up to 4 * num_threads chunks that the caller and the invited workers claim from an atomic
  * counter (a worker the OS does not schedule in time is simply not waited for: the caller takes
- * its chunks and withdraws the invitation).  Workers spin briefly on their flag after each call
+ * its chunks and withdraws the invitation).  Workers spin 100 us on their flag after each call
  * (back-to-back layer calls start in well under a microsecond), then sleep on a condition
  * variable, so an idle pool costs no CPU.  Spawning
  * threads per call cost 30-100 us, more than a whole m = 16 layer, which is why small batches
@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define BNN_X86 1
@@ -358,7 +359,7 @@ typedef struct { job_t job; int kern; } task_t;
 
 /* ---------------------------------------------------------------- persistent thread pool */
 #define POOL_MAX 64
-#define POOL_SPIN 4000           /* relax iterations before a worker sleeps (~50-100 us) */
+#define POOL_SPIN_NS 100000     /* a worker spins this long after a call before it sleeps */
 
 static struct {
     pthread_mutex_t mu;          /* guards sleeping workers' wait */
@@ -379,6 +380,27 @@ static inline void cpu_relax(void)
 #if BNN_X86
     _mm_pause();
 #endif
+}
+
+static inline long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Spin until *flag != 0 or POOL_SPIN_NS passed; returns the last value read. */
+static int spin_for(atomic_int *flag)
+{
+    long long t0 = now_ns();
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            int v = atomic_load_explicit(flag, memory_order_acquire);
+            if (v) return v;
+            cpu_relax();
+        }
+        if (now_ns() - t0 > POOL_SPIN_NS) return 0;
+    }
 }
 
 /* Claim chunks of panels of the current call until none is left (caller and workers alike). */
@@ -404,11 +426,7 @@ static void *pool_worker(void *arg)
             atomic_store_explicit(&pool.fin[idx], 1, memory_order_release);
             continue;
         }
-        int spins = 0;
-        while (atomic_load_explicit(&pool.todo[idx], memory_order_acquire) == 0 &&
-               ++spins < POOL_SPIN)
-            cpu_relax();
-        if (spins < POOL_SPIN) continue;
+        if (spin_for(&pool.todo[idx])) continue;
         pthread_mutex_lock(&pool.mu);
         atomic_fetch_add(&pool.sleeping, 1);      /* seq_cst, then re-check: no lost wake-up */
         while (atomic_load(&pool.todo[idx]) == 0) pthread_cond_wait(&pool.cv, &pool.mu);
@@ -480,11 +498,7 @@ static void run_parallel(const job_t *J, int kern, int nthreads)
     run_chunks();
     for (int t = 1; t < nt; t++) {
         if (atomic_exchange(&pool.todo[t], 0) == 1) continue;    /* never joined */
-        int spins = 0;
-        while (atomic_load_explicit(&pool.fin[t], memory_order_acquire) == 0) {
-            if (++spins < POOL_SPIN) cpu_relax();
-            else sched_yield();
-        }
+        while (!spin_for(&pool.fin[t])) sched_yield();
     }
     pthread_mutex_unlock(&pool.call_mu);
 }
