@@ -13,6 +13,7 @@ def get_parser():
     p.add_argument("--title", default="KWS results")
     p.add_argument("--protocol", required=True, help="file with the protocol text")
     p.add_argument("--bench", default="", help="bnn-bench --kws output")
+    p.add_argument("--notes", default="", help="file appended as a Notes section")
     p.add_argument("--command", default="run.sh", help="command named in the header")
     p.add_argument("out", help="RESULTS.md")
     p.add_argument("systems", nargs="+", help="name=eval.json:model_dir")
@@ -35,7 +36,8 @@ def _run(argv=None):
     if not os.path.isfile(args.protocol):
         raise BnnError(f"{args.protocol}: protocol file not found")
     text = make_results(args.title, systems, open(args.protocol).read().strip(),
-                        args.bench or None, args.command)
+                        args.bench or None, args.command,
+                        open(args.notes).read() if args.notes else None)
     with atomic_write(args.out) as f:
         f.write(text)
     print(text)

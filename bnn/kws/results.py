@@ -32,7 +32,8 @@ def layers_of(num_layers: int, option: int) -> int:
     return len(kept_layers(num_layers, option))
 
 
-def make_results(title: str, systems, protocol: str, bench: str = None, command: str = "") -> str:
+def make_results(title: str, systems, protocol: str, bench: str = None, command: str = "",
+                 notes: str = None) -> str:
     """``systems``: list of ``(name, eval_json, model_dir)``."""
     import numpy as np
     import torch
@@ -51,7 +52,8 @@ def make_results(title: str, systems, protocol: str, bench: str = None, command:
             far = "n/a" if r["far"] is None else f"{100 * r['far']:.2f}"
             pk = r.get("packed")
             pkacc = f"{100 * pk['accuracy']:.2f}" if pk else "-"
-            agree = (f"{r['packed_vs_torch']['max_abs_diff']:.1e}" if pk else "-")
+            pv = r.get("packed_vs_torch") or {}
+            agree = (f"{pv['max_abs_diff']:.1e} ({pv['windows_over_1e-4']} > 1e-4)" if pk else "-")
             rows.append(f"| {name} | {o} ({layers_of(nl, int(o))} layers) | "
                         f"{100 * r['accuracy']:.2f} | {r['errors']}/{r['n']} | "
                         f"{100 * r['frr']:.2f} | {far} | {100 * r['mean_class_far']:.2f} | "
@@ -73,9 +75,11 @@ def make_results(title: str, systems, protocol: str, bench: str = None, command:
            "keyword clips not recognised as their keyword), false-alarm rate (FAR: `_unknown_`/"
            "`_silence_` clips recognised as a keyword; n/a without filler classes), the mean "
            "per-class false-alarm rate, the packed engine's accuracy (`bnn.kws.packed`, "
-           "XOR-popcount GEMMs) and the largest |logit difference| between packed and torch.", "",
+           "XOR-popcount GEMMs) and the largest |logit difference| between packed and torch with the "
+           "number of test windows where it exceeds 1e-4 (a binarizer input within float32 "
+           "rounding of its threshold flips one bit).", "",
            "| system | thinning option | accuracy % | errors | FRR % | FAR % | mean class FA % | "
-           "packed accuracy % | max packed-torch diff |",
+           "packed accuracy % | max packed-torch diff (windows over 1e-4) |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|"] + rows + [
            "", "## Per-class errors (option 0, errors/clips)", "",
            "| system | " + " | ".join(cls or []) + " |",
@@ -87,4 +91,6 @@ def make_results(title: str, systems, protocol: str, bench: str = None, command:
         with open(bench) as f:
             out += [line.rstrip("\n") for line in f]
         out += ["```"]
+    if notes:
+        out += ["", "## Notes", "", notes.strip()]
     return "\n".join(out) + "\n"

@@ -34,4 +34,4 @@ steps/kws/run_kws.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_sta
   --cmd "$train_cmd" --merge-configs "$size_conf" --overrides "task=fsdd10" \
   --teacher-overrides "train.epochs=$teacher_epochs" --students "$students" \
   --parallel $parallel --num-threads $num_threads --bench-opts "$bench_opts" \
-  --title "FSDD digit keyword spotting (10 classes)" --protocol conf/protocol.md data/manifests
+  --title "FSDD digit keyword spotting (10 classes)" --protocol conf/protocol.md --notes conf/notes.md data/manifests

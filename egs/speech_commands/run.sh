@@ -47,4 +47,4 @@ fi
 steps/kws/run_kws.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage \
   --cmd "$train_cmd" --merge-configs "$size_conf" --teacher-overrides "train.epochs=$teacher_epochs" \
   --parallel $parallel --num-threads $num_threads --bench-opts "$bench_opts" \
-  --title "Speech Commands keyword spotting (12 classes)" --protocol conf/protocol.md data/manifests
+  --title "Speech Commands keyword spotting (12 classes)" --protocol conf/protocol.md --notes conf/notes.md data/manifests

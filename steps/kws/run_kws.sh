@@ -22,6 +22,7 @@ num_threads=1        # torch threads per job
 bench_opts=""        # options of bnn-bench --kws (e.g. --quick)
 title="KWS"
 protocol=            # text file with the protocol section of RESULTS.md
+notes=               # optional text file appended to RESULTS.md as its Notes section
 exp=exp
 # End configuration section.
 
@@ -109,6 +110,7 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   for s in float $students; do sys="$sys $s=$exp/$s/test.json:$exp/$s"; done
   bench=""
   [ -s $exp/bench.txt ] && bench="--bench $exp/bench.txt"
+  [ -n "$notes" ] && [ -f "$notes" ] && bench="$bench --notes $notes"
   bnn-kws-results --title "$title" --protocol $protocol $bench \
     --command "$(basename $PWD)/run.sh" RESULTS.md $sys > /dev/null
   log "wrote $PWD/RESULTS.md"
