@@ -139,9 +139,15 @@ def prepare_sc_full(corpus_dir: str, out_dir: str, version: str = "2",
         download_speechcommands(version, os.path.dirname(os.path.abspath(corpus_dir)) or ".")
     if not os.path.isdir(corpus_dir):
         raise BnnError(f"{corpus_dir}: full Speech Commands corpus not found (use --download true)")
-    man = prepare_speechcommands(version, corpus_dir, os.path.join(out_dir, "lhotse"))
+    from lhotse import load_manifest
+    lh = os.path.join(out_dir, "lhotse")
+    man = prepare_speechcommands(version, corpus_dir, lh)
     counts = {}
     for part, name in (("train", "train"), ("valid", "dev"), ("test", "test")):
+        if part not in man:    # lhotse skips parts whose manifests exist: read them back
+            pre = os.path.join(lh, f"speechcommands{version}_")
+            man[part] = {k: load_manifest(f"{pre}{k}_{part}.jsonl.gz")
+                         for k in ("recordings", "supervisions")}
         cuts = CutSet.from_manifests(recordings=man[part]["recordings"],
                                      supervisions=man[part]["supervisions"])
         _write(cuts, os.path.join(out_dir, f"cuts_{name}.jsonl.gz"))
