@@ -15,6 +15,7 @@ corpus_dir=../../../shared/corpora/speech_commands_test_v0.02  # --full true: th
 full=false             # true: full Speech Commands via lhotse (needs the corpus or --download)
 version=2
 download=false
+task=sc12              # sc35: the 35 words of the full v2 (+ _silence_ when present)
 size_conf=conf/size.yaml   # half-width model, 10 epochs (see the file); "" for the paper's size
 teacher_epochs=15
 parallel=2
@@ -45,6 +46,6 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
 fi
 
 steps/kws/run_kws.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage \
-  --cmd "$train_cmd" --merge-configs "$size_conf" --teacher-overrides "train.epochs=$teacher_epochs" \
+  --cmd "$train_cmd" --merge-configs "$size_conf" --overrides "task=$task" --teacher-overrides "train.epochs=$teacher_epochs" \
   --parallel $parallel --num-threads $num_threads --bench-opts "$bench_opts" \
-  --title "Speech Commands keyword spotting (12 classes)" --protocol conf/protocol.md --notes conf/notes.md data/manifests
+  --title "Speech Commands keyword spotting ($task)" --protocol conf/protocol.md --notes conf/notes.md data/manifests
