@@ -190,7 +190,7 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   dec_nj=$nj
   for x in $eval_sets; do
     nspk=$(cut -d' ' -f2 data/$x/utt2spk | sort -u | wc -l)
-    [ $nspk -lt $dec_nj ] && dec_nj=$nspk
+    if [ $nspk -lt $dec_nj ]; then dec_nj=$nspk; fi
   done
   dev_opts=(--dev-set "$dev_set")
   [ -n "$dev_set" ] && [ -z "$dev_ali_dir" ] && dev_opts+=(--cv-on-dev false)
