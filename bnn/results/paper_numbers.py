@@ -434,13 +434,13 @@ class Ablation:
 
 
 BDNN_ABLATIONS = [
-    Ablation("qian_bdnn", "qian_bdnn", "reference: Qian BDNN (Table 5), stochastic Eq. 9, binary output"),
+    Ablation("qian_bdnn", "qian_bdnn", "reference: Qian BDNN (Table 5), stochastic Eq. 9, binary output, BN statistics re-estimated"),
     Ablation("qian_bdnn_long", "qian_bdnn_long", "epochs and schedule: newbob on CV, up to 20 epochs"),
     Ablation("qian_bdnn_init_float", "qian_bdnn_init_float", "initialised from the float DNN"),
     Ablation("qian_bdnn_real_output", "qian_bdnn_real_output", "real-valued output layer"),
     Ablation("qian_bdnn_ste", "qian_bdnn_ste", "deterministic Sign + STE (Eq. 10) in training"),
-    Ablation("qian_bdnn_bn_reest", "qian_bdnn_bn_reest",
-             "stochastic training, BN statistics re-estimated on the eval-mode net"),
+    Ablation("qian_bdnn_train_bn_stats", "qian_bdnn_train_bn_stats",
+             "BN statistics from stochastic training, not re-estimated on the eval-mode net"),
     Ablation("qian_bdnn_fullwidth", "qian_bdnn", "width: the paper's 2048 units, not scaled down"),
     Ablation("qian_bdnn_3072", "qian_bdnn_3072", "width: BDNN-3072 (Table 5), scaled as the grid"),
 ]
