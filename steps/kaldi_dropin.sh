@@ -102,6 +102,11 @@ done
 import_sets=$(for x in $kaldi_sets $sub_parents; do
   echo " $sub_names " | grep -q " $x " || echo $x; done | awk '!seen[$0]++' | tr '\n' ' ')
 kaldi_train_set=${kaldi_sets%% *}
+# a training set made by --subsets is checked through its parent (the Kaldi set its alignments cover)
+for s in $subsets; do
+  IFS=: read -r new parent _ <<< "$s"
+  if [ "$new" = "$kaldi_train_set" ]; then kaldi_train_set=$parent; fi
+done
 if [ "$feats" = fbank ]; then
   fsuffix=_$(basename $fbank_config .conf)
 else
