@@ -809,6 +809,8 @@ bool RawBestPath(const RawLattice &lat, std::vector<int32_t> *words, std::vector
 class StringRepo {
  public:
   StringRepo() {
+    child_.reserve(1 << 16);
+    reroot_.reserve(1 << 12);
     parent_.push_back(-1);
     label_.push_back(0);
     depth_.push_back(0);
@@ -845,11 +847,27 @@ class StringRepo {
   }
   int32_t RemovePrefix(int32_t s, int32_t plen) {
     if (plen == 0) return s;
-    std::vector<int32_t> v;
-    ToVector(s, &v);
-    int32_t r = 0;
-    for (size_t i = plen; i < v.size(); i++) r = Append(r, v[i]);
-    return r;
+    return Reroot(s, Ancestor(s, plen));
+  }
+  // The string of `s` with its prefix `c` (an ancestor of s) removed, memoised per (s, c): strings
+  // of one subset share prefixes, so each trie node is re-rooted once.
+  int32_t Reroot(int32_t s, int32_t c) {
+    std::vector<int32_t> path;
+    int32_t base = 0;
+    while (s != c) {
+      auto it = reroot_.find(Key(s, c));
+      if (it != reroot_.end()) {
+        base = it->second;
+        break;
+      }
+      path.push_back(s);
+      s = parent_[s];
+    }
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      base = Append(base, label_[*it]);
+      reroot_.emplace(Key(*it, c), base);
+    }
+    return base;
   }
   int32_t Concat(int32_t a, int32_t b) {
     if (b == 0) return a;
@@ -875,8 +893,12 @@ class StringRepo {
   size_t size() const { return parent_.size(); }
 
  private:
+  static uint64_t Key(int32_t a, int32_t b) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  }
   std::vector<int32_t> parent_, label_, depth_;
   std::unordered_map<uint64_t, int32_t> child_;
+  std::unordered_map<uint64_t, int32_t> reroot_;
 };
 
 struct Element {
@@ -902,6 +924,7 @@ class Determinizer {
   Determinizer(const RawLattice &lat, StringRepo *repo, size_t max_states, int64_t max_work)
       : lat_(lat), repo_(*repo), max_states_(max_states), max_work_(max_work) {
     adj_ = BuildAdjacency(lat);
+    where_.assign(lat.num_states, -1);
     has_word_arc_.assign(lat.num_states, 0);
     for (size_t a = 0; a < lat.arc_src.size(); a++)
       if (lat.arc_ol[a] != 0) has_word_arc_[lat.arc_src[a]] = 1;
@@ -950,6 +973,7 @@ class Determinizer {
   int64_t work_ = 0;
   Adjacency adj_;
   std::vector<char> has_word_arc_;
+  std::vector<int32_t> where_;
   std::vector<std::vector<Element>> subsets_;
   std::unordered_map<uint64_t, std::vector<int32_t>> hash_;
   std::vector<double> bwd_;   // raw lattice: best cost from a state to the end
@@ -992,11 +1016,11 @@ class Determinizer {
   // states in increasing order from a heap expands each state once, after its best (weight,
   // string) is known.
   void Closure(std::vector<Element> *subset) {
-    std::unordered_map<int32_t, size_t> where;
-    where.reserve(subset->size() * 4 + 8);
+    // where_[state]: index of the state's element in *subset (-1: none); reset before returning
+    std::vector<int32_t> &where = where_;
     std::vector<int32_t> heap;
     for (size_t i = 0; i < subset->size(); i++) {
-      where[(*subset)[i].state] = i;
+      where[(*subset)[i].state] = static_cast<int32_t>(i);
       heap.push_back((*subset)[i].state);
     }
     std::make_heap(heap.begin(), heap.end(), std::greater<int32_t>());
@@ -1011,14 +1035,13 @@ class Determinizer {
         work_++;
         int32_t d = lat_.arc_dst[a];
         float ng = e.g + lat_.arc_g[a], na = e.a + lat_.arc_a[a];
-        auto it = where.find(d);
-        if (it == where.end()) {
-          where[d] = subset->size();
+        if (where[d] < 0) {
+          where[d] = static_cast<int32_t>(subset->size());
           subset->push_back(Element{d, lat_.arc_il[a] != 0 ? repo_.Append(e.str, lat_.arc_il[a]) : e.str, ng, na});
           heap.push_back(d);
           std::push_heap(heap.begin(), heap.end(), std::greater<int32_t>());
         } else {
-          Element &old = (*subset)[it->second];
+          Element &old = (*subset)[where[d]];
           int c = CompareW(ng, na, old.g, old.a);
           if (c == -1) continue;
           int32_t nstr = lat_.arc_il[a] != 0 ? repo_.Append(e.str, lat_.arc_il[a]) : e.str;
@@ -1028,6 +1051,7 @@ class Determinizer {
         }
       }
     }
+    for (const Element &e : *subset) where[e.state] = -1;
   }
 
   void Minimal(std::vector<Element> *subset) const {
@@ -1336,7 +1360,7 @@ PyObject *decode(PyObject *, PyObject *args, PyObject *kwargs) {
       RawLattice pruned = raw;
       PruneRaw(&pruned, det_beam);
       Determinizer det(pruned, &repo, static_cast<size_t>(max_det_states),
-                       static_cast<int64_t>(max_det_states) * 200);
+                       static_cast<int64_t>(max_det_states) * 25);
       clat = CompactOut();
       if (det.Run(&clat, det_beam)) break;
       det_ok = false;
