@@ -40,7 +40,7 @@ demo: $(PKG_STAMP)
 	@echo; cat $(DEMO_RECIPE)/RESULTS.md
 
 test: $(PKG_STAMP) $(TEST_STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=30 tests
 
 clean-venv:
 	rm -rf $(VENV)
