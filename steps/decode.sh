@@ -31,6 +31,12 @@ skip_scoring=false
 
 echo "$0 $@"  # Print the command line for logging
 
+help_message="Usage: steps/decode.sh [options] <graph-dir> <data-dir> <decode-dir>
+e.g.: steps/decode.sh --nj 4 --engine packed exp/mono/graph data/test exp/bnn_mlp/decode_test
+options: --nj <4> --cmd <utils/run.pl> --acwt <0.1> --beam <13.0> --lattice-beam <8.0>
+         --engine <torch|packed> --model-dir <dir> --forward-cmd '<command writing ark:->'
+         --min-lmwt <1> --max-lmwt <20> --word-ins-penalty <0.0,0.5,1.0> --best-from <dev-decode-dir>
+         --skip-scoring <false>"
 . utils/parse_options.sh
 
 # With --best-from, decode only at the LM weight / penalty chosen on the dev set (apply dev's
@@ -41,11 +47,7 @@ if [ -n "$best_from" ]; then
 fi
 
 if [ $# -ne 3 ]; then
-  echo "Usage: steps/decode.sh [options] <graph-dir> <data-dir> <decode-dir>"
-  echo "e.g.: steps/decode.sh --nj 4 --engine packed exp/mono/graph data/test exp/bnn_mlp/decode_test"
-  echo "options: --nj <4> --cmd <utils/run.pl> --acwt <0.1> --beam <13.0> --lattice-beam <8.0>"
-  echo "         --engine <torch|packed> --model-dir <dir> --forward-cmd '<command writing ark:->'"
-  echo "         --min-lmwt <1> --max-lmwt <20> --word-ins-penalty <0.0,0.5,1.0> --skip-scoring <false>"
+  printf '%s\n' "$help_message" >&2
   exit 2
 fi
 

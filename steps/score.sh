@@ -21,12 +21,14 @@ best_from=
 
 echo "$0 $@"  # Print the command line for logging
 
+help_message="Usage: steps/score.sh [options] <data-dir> <graph-dir> <decode-dir>
+e.g.: steps/score.sh --best-from exp/mono/decode_dev data/test exp/mono/graph exp/mono/decode_test
+options: --cmd <utils/run.pl> --min-lmwt <1> --max-lmwt <20> --word-ins-penalty <0.0,0.5,1.0>
+         --best-from <dev-decode-dir>"
 . utils/parse_options.sh
 
 if [ $# -ne 3 ]; then
-  echo "Usage: steps/score.sh [options] <data-dir> <graph-dir> <decode-dir>"
-  echo "e.g.: steps/score.sh --best-from exp/mono/decode_dev data/test exp/mono/graph exp/mono/decode_test"
-  echo "options: --min-lmwt <1> --max-lmwt <20> --word-ins-penalty <0.0,0.5,1.0> --best-from <dev-decode-dir>"
+  printf '%s\n' "$help_message" >&2
   exit 2
 fi
 

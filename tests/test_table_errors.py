@@ -64,9 +64,6 @@ def test_gmm_compute_loglikes_and_decoder_on_bad_text_archive(bad_inputs, shared
     assert not (d / "out.ark").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="bnn/decode/latgen.py closes its word/alignment writers "
-                   "with ok=True in a finally block, so a failed decode renames a partial words "
-                   "archive into place (owner of bnn/decode/latgen.py to fix)")
 def test_decoder_leaves_no_words_archive_on_bad_input(bad_inputs, shared_dir, bnn_env):
     dec = shared_dir / "fixtures/kaldi_outputs/decode"
     r = run(f"bnn-latgen-faster-mapped {dec}/../mono_binary/final.mdl {dec}/graph/HCLG.fst "

@@ -114,12 +114,14 @@ def _run(args, decoder: LatticeDecoder, items):
             raise BnnError(f"{args.scores_rspecifier}: no utterance decoded "
                            f"({stats.failed} failed; empty input?)")
 
+    ok = False
     try:
         write_compact_lattices(args.lattice_wspecifier, lattices())
-    finally:
+        ok = True
+    finally:  # a failed decode leaves no words/alignments archive that looks complete
         for w in (words_w, ali_w):
             if w:
-                w.close()
+                w.close(ok=ok)
     stats.log_summary(log)
     if grid is not None:
         with atomic_write(args.sweep_hyps) as f:
