@@ -153,6 +153,39 @@ def test_splice_gather_rejects_bad_index():
                                     np.zeros((1, 6), np.float32))
 
 
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_splice_centre_equals_the_index_gather(nthreads):
+    """The C fast path (adjacent context rows, streaming stores, unaligned heads and tails)
+    and the clamped path against torch's index_select + (x - mean) / std, bit for bit."""
+    if batched._splice is None:
+        pytest.skip("bnn.data._splice not built")
+    rng = np.random.default_rng(3)
+    n, c, p, left = 300, 37, 7, 3            # 7 * 37 floats per row: rows start unaligned
+    feats = torch.from_numpy(rng.standard_normal((n, c)).astype(np.float32))
+    lens = [50, 1, 120, 129]                 # one-frame utterance: every position clamped
+    ends = torch.from_numpy(np.cumsum(lens))
+    lt = torch.tensor(lens)
+    start = torch.repeat_interleave(ends - lt, lt)
+    end = torch.repeat_interleave(ends, lt)
+    frames = torch.from_numpy(rng.permutation(n)[:130].astype(np.int64))
+    mean = torch.from_numpy(rng.standard_normal(p * c).astype(np.float32))
+    std = torch.from_numpy((rng.random(p * c) + 0.5).astype(np.float32))
+    idx = frames[:, None] + torch.arange(-left, p - left)[None, :]
+    idx = torch.minimum(torch.maximum(idx, start[frames, None]), end[frames, None] - 1)
+    ref = feats.index_select(0, idx.reshape(-1)).view(len(frames), -1)
+    for m, s, want in ((mean, std, (ref - mean) / std), (None, None, ref)):
+        out = torch.empty((len(frames), p * c))
+        batched._splice.splice_centre(feats.numpy(), n, c, frames.numpy(), start.numpy(),
+                                      end.numpy(), len(frames), p, left,
+                                      None if m is None else m.numpy(),
+                                      None if s is None else s.numpy(), out.numpy(), nthreads)
+        assert torch.equal(out, want)
+    with pytest.raises(IndexError, match="frame 300"):
+        batched._splice.splice_centre(feats.numpy(), n, c, np.array([300], np.int64),
+                                      start.numpy(), end.numpy(), 1, p, left, None, None,
+                                      np.zeros((1, p * c), np.float32))
+
+
 def test_frontend_is_only_used_for_feature_frontends(corpus):
     src = UtteranceSource(str(corpus / "feats.scp"), str(corpus / "tgt.scp"), lambda u, x: x)
     assert batched.tensor_frontend_for(src, "cpu") is None

@@ -17,7 +17,9 @@ frames/s.  Here the work is split so that the expensive part is one gather per m
 3. **Shuffle and splice**: the buffer is permuted with the same ``numpy`` generator calls as the
    old path; for each minibatch the spliced rows are gathered straight from the 120-dim chunk
    (splice indices clamped to each frame's utterance, Kaldi's splice-feats), then the global
-   normalisation ``(x - mean) / std`` is applied in float32.  The remainder of a buffer
+   normalisation ``(x - mean) / std`` is applied in float32 (on CPU one C pass per minibatch,
+   ``bnn.data._splice.splice_centre``, into a reused chunk workspace: no per-buffer allocation
+   or concatenation of the ~50 MB chunk).  The remainder of a buffer
    (< batch_size frames) is carried into the next one as its first frames, as before.
 
 Every operation is the float32 arithmetic of the numpy path in the same order, so minibatches are
@@ -85,6 +87,7 @@ class TensorFrontend:
         self.taps = delta_scales(p.delta_order, p.delta_window) if p.delta_order > 0 else None
         self.offsets = torch.arange(-p.splice_left, p.splice_right + 1, device=self.device)
         self._norm = None
+        self._ws: Dict[str, torch.Tensor] = {}
         self.use_ext = True     # the fused C gather on CPU when built (False: torch ops)
 
     def normalisation(self):
@@ -122,16 +125,21 @@ class TensorFrontend:
         return hit
 
     # ---- one buffer of utterances -> un-normalised delta rows -----------------------------
-    def chunk(self, utts: Sequence[str], raws: Sequence[np.ndarray]):
+    def chunk(self, utts: Sequence[str], raws: Sequence[np.ndarray],
+              head: Optional[torch.Tensor] = None):
         """Concatenate utterances and apply CMVN and deltas as tensor ops.
 
-        Returns ``(D[N, dim * (order + 1)], start[N], end[N])`` on the device: rows and, per
-        frame, the first and one-past-last row of its utterance (for clamped context indices).
+        Returns ``(D[H + N, dim * (order + 1)], start[N], end[N])`` on the device: the ``H``
+        rows of ``head`` (already transformed rows carried from the previous buffer, or none),
+        then the chunk's rows, and per chunk frame the first and one-past-last row of its
+        utterance in ``D`` (for clamped context indices).  On CPU with the C extension ``D`` is a
+        view of a workspace reused by the next call: callers copy what they keep (minibatch rows
+        are gathered into new tensors).
         """
         lens = np.array([len(r) for r in raws], dtype=np.int64)
-        raw = np.concatenate(raws) if len(raws) > 1 else np.array(raws[0], dtype=np.float32)
         if _splice is not None and self.device.type == "cpu" and self.use_ext:
-            return self._chunk_ext(utts, np.ascontiguousarray(raw, dtype=np.float32), lens)
+            return self._chunk_ext(utts, raws, lens, head)
+        raw = np.concatenate(raws) if len(raws) > 1 else np.array(raws[0], dtype=np.float32)
         x = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))
         if self.device.type == "cuda":
             x = x.pin_memory().to(self.device, non_blocking=True)
@@ -153,7 +161,7 @@ class TensorFrontend:
             for u in utts:       # norm-means=false: Kaldi still checks the stats
                 check_stats(self.frontend.cmvn_stats(u), dim, p.norm_vars, u)
         if self.taps is None:
-            return x, start, end
+            return self._with_head(head, x, start, end)
         g = torch.arange(n, device=self.device)
         last = end - 1
         out = torch.empty((n, dim * len(self.taps)), dtype=torch.float32, device=self.device)
@@ -171,11 +179,30 @@ class TensorFrontend:
                     acc = torch.zeros_like(term)
                 acc.add_(term)
             out[:, i * dim:(i + 1) * dim] = acc
-        return out, start, end
+        return self._with_head(head, out, start, end)
 
-    def _chunk_ext(self, utts, raw: np.ndarray, lens: np.ndarray):
-        """:meth:`chunk` on CPU in one C pass per utterance (bnn.data._splice.front_end)."""
-        n, dim = raw.shape
+    @staticmethod
+    def _with_head(head, rows, start, end):
+        if head is None or not len(head):
+            return rows, start, end
+        base = head.shape[0]
+        return torch.cat([head, rows]), start + base, end + base
+
+    def _workspace(self, name: str, rows: int, cols: int, dtype=torch.float32) -> torch.Tensor:
+        """A ``(rows, cols)`` view of a buffer kept between calls (grown by 25% when short):
+        one buffer per chunk instead of a fresh ~50 MB allocation whose pages the kernel must
+        fault in and zero on every shuffle buffer."""
+        ws = self._ws.get(name)
+        if ws is None or ws.shape[0] < rows or ws.shape[1] != cols or ws.dtype != dtype:
+            ws = self._ws[name] = torch.empty((rows + rows // 4 + 1, cols), dtype=dtype)
+        return ws[:rows]
+
+    def _chunk_ext(self, utts, raws: Sequence[np.ndarray], lens: np.ndarray, head=None):
+        """:meth:`chunk` on CPU in one C pass per utterance (bnn.data._splice.front_end),
+        written after the ``head`` rows into the reused workspace."""
+        n, dim = int(lens.sum()), raws[0].shape[1]
+        raw = self._workspace("raw", n, dim).numpy()
+        np.concatenate([np.asarray(r, dtype=np.float32) for r in raws], out=raw)
         p = self.pipeline
         scale = offset = None
         if p.cmvn and p.norm_means:
@@ -193,14 +220,40 @@ class TensorFrontend:
             t = self.taps[i]
             h = (len(t) - 1) // 2
             taps[i - 1, half - h:half + h + 1] = t
-        out = torch.empty((n, dim * (order + 1)), dtype=torch.float32)
+        base = 0 if head is None else head.shape[0]
+        width = dim * (order + 1)
+        out = self._workspace("chunk", base + n, width)
+        if base:
+            out[:base].copy_(head.reshape(base, width))
         _splice.front_end(raw, n, dim, lens, len(lens), scale, offset, taps, order, half,
-                          out.numpy())
-        ends = torch.from_numpy(np.cumsum(lens))
+                          out[base:].numpy())
+        ends = torch.from_numpy(np.cumsum(lens) + base)
         lens_t = torch.from_numpy(lens)
         start = torch.repeat_interleave(ends - lens_t, lens_t, output_size=n)
         end = torch.repeat_interleave(ends, lens_t, output_size=n)
         return out, start, end
+
+    def spliced(self, feats: torch.Tensor, frames: torch.Tensor, start: torch.Tensor,
+                end: torch.Tensor, normalise: bool = True) -> torch.Tensor:
+        """Rows ``(B, (L + 1 + R) * C)`` spliced around ``frames`` (rows of ``feats``), contexts
+        clamped to ``[start[f], end[f])``, normalised by the global mean/std unless
+        ``normalise`` is False: :meth:`rows` of :meth:`gather_index` in one C pass on CPU."""
+        norm = self.normalisation() if normalise else None
+        if _splice is not None and feats.device.type == "cpu" and self.use_ext:
+            n, c = feats.shape
+            b, p = frames.shape[0], len(self.offsets)
+            out = torch.empty((b, p * c), dtype=torch.float32)
+            frames = frames.contiguous()
+            _splice.splice_centre(feats.numpy(), n, c, frames.numpy(), start.numpy(),
+                                  end.numpy(), b, p, int(-self.offsets[0]),
+                                  None if norm is None else norm[0].numpy(),
+                                  None if norm is None else norm[1].numpy(), out.numpy(),
+                                  min(2, torch.get_num_threads()))
+            return out
+        index = self.gather_index(frames, start, end)
+        if not normalise:
+            return feats.index_select(0, index.reshape(-1)).view(len(frames), -1)
+        return self.rows(feats, index)
 
     def gather_index(self, frames: torch.Tensor, start: torch.Tensor, end: torch.Tensor):
         """Splice row indices ``(B, L + 1 + R)`` of ``frames``, clamped to their utterances."""
@@ -349,22 +402,23 @@ def shuffled_batches(source: UtteranceSource, utts: Sequence[str], batch_size: i
         if not buf.raws and not n_carry:
             return
         ctx = len(frontend.offsets)
-        parts, starts, ends, ys = [], [], [], []
+        starts, ends, ys = [], [], []
         base = 0
+        feats = head = None
         if n_carry:     # carried frames first, each its own ctx rows, already spliced
-            parts.append(carry_x.reshape(n_carry * ctx, -1))
+            head = carry_x.reshape(n_carry * ctx, -1)
             s = torch.arange(n_carry, device=dev).repeat_interleave(ctx) * ctx
             starts.append(s)
             ends.append(s + ctx)
             ys.append(carry_y)
             base = n_carry * ctx
-        if buf.raws:
-            d, st, en = frontend.chunk(buf.utts, buf.raws)
-            parts.append(d)
-            starts.append(st + base)
-            ends.append(en + base)
+        if buf.raws:     # the chunk's rows follow the head rows in one tensor
+            feats, st, en = frontend.chunk(buf.utts, buf.raws, head)
+            starts.append(st)
+            ends.append(en)
             ys.append(torch.from_numpy(np.concatenate(buf.ys)).to(dev))
-        feats = parts[0] if len(parts) == 1 else torch.cat(parts)
+        else:
+            feats = head
         start = starts[0] if len(starts) == 1 else torch.cat(starts)
         end = ends[0] if len(ends) == 1 else torch.cat(ends)
         y = ys[0] if len(ys) == 1 else torch.cat(ys)
@@ -375,19 +429,20 @@ def shuffled_batches(source: UtteranceSource, utts: Sequence[str], batch_size: i
         total = centre.shape[0]
         perm = torch.from_numpy(rng.permutation(total)).to(dev)
         rows = centre[perm]
-        index = frontend.gather_index(rows, start, end)
         y = y[perm]
         n_full = (total // batch_size) * batch_size
         for s0 in range(0, n_full, batch_size):
-            yield frontend.rows(feats, index[s0:s0 + batch_size]), y[s0:s0 + batch_size]
-        rest = index[n_full:]
+            yield frontend.spliced(feats, rows[s0:s0 + batch_size], start, end), \
+                y[s0:s0 + batch_size]
+        rest = rows[n_full:]
         buf = _Buffer()
         if final:
             if len(rest) and not drop_last:
-                yield frontend.rows(feats, rest), y[n_full:]
+                yield frontend.spliced(feats, rest, start, end), y[n_full:]
             carry_x = carry_y = None
-        elif len(rest):
-            carry_x = feats.index_select(0, rest.reshape(-1)).view(len(rest), ctx, -1)
+        elif len(rest):     # a copy: feats is the frontend's workspace, reused next buffer
+            carry_x = frontend.spliced(feats, rest, start, end, normalise=False) \
+                .view(len(rest), ctx, -1)
             carry_y = y[n_full:]
         else:
             carry_x = carry_y = None
@@ -411,8 +466,7 @@ def sequential_batches(source: UtteranceSource, utts: Sequence[str], batch_size:
 
     def emit():
         d, st, en = frontend.chunk(buf.utts, buf.raws)
-        frames = torch.arange(d.shape[0], device=frontend.device)
-        x = frontend.rows(d, frontend.gather_index(frames, st, en))
+        x = frontend.spliced(d, torch.arange(d.shape[0], device=frontend.device), st, en)
         return x, torch.from_numpy(np.concatenate(buf.ys)).to(frontend.device)
 
     for utt, raw, tgt in read_raw(source, utts, num_workers):

@@ -10,6 +10,8 @@
  * result is bit-identical to the numpy/kaldi-native-fbank path (compiled without -ffast-math).
  * mean/std may be None: a plain gather.  Indices are checked against the number of feature rows.
  * The GIL is released; torch's index_select + sub_ + div_ do the same in three passes.
+ * splice_centre() computes the same rows from centre frames and utterance bounds (no index
+ * matrix) and is what the pipeline calls; splice_norm() stays for arbitrary index matrices.
  *
  * front_end(): apply-cmvn and add-deltas on a chunk of concatenated utterances in one pass per
  * utterance (cache-resident), the arithmetic of Kaldi/kaldi-native-fbank in its order:
@@ -121,6 +123,143 @@ done:
     Py_RETURN_NONE;
 }
 
+/* splice_centre(): the same rows as splice_norm, from centre frames instead of an index matrix:
+ * row b takes positions q = 0..P-1 of frame centre[b] + q - left, clamped to
+ * [start[centre[b]], end[centre[b]]) (Kaldi's splice-feats at utterance edges).  When no
+ * position is clamped the P source rows are adjacent in feats, so the output row is one linear
+ * pass over P*C floats; rows are written with non-temporal stores (AVX-512) when aligned: a
+ * minibatch is megabytes and is read once, later, by the first layer.  Same float32 operations
+ * as splice_rows, so the results are identical. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx512f")))
+static void norm_row_avx512(const float *src, const float *m, const float *s, float *dst,
+                            Py_ssize_t len)
+{
+    Py_ssize_t k = 0;
+    if (m) {
+        while (k < len && ((uintptr_t)(dst + k) & 63)) { dst[k] = (src[k] - m[k]) / s[k]; k++; }
+        for (; k + 16 <= len; k += 16) {
+            __m512 v = _mm512_div_ps(_mm512_sub_ps(_mm512_loadu_ps(src + k), _mm512_loadu_ps(m + k)),
+                                     _mm512_loadu_ps(s + k));
+            _mm512_stream_ps(dst + k, v);
+        }
+        for (; k < len; k++) dst[k] = (src[k] - m[k]) / s[k];
+    } else {
+        while (k < len && ((uintptr_t)(dst + k) & 63)) { dst[k] = src[k]; k++; }
+        for (; k + 16 <= len; k += 16) _mm512_stream_ps(dst + k, _mm512_loadu_ps(src + k));
+        for (; k < len; k++) dst[k] = src[k];
+    }
+}
+static int have_avx512f(void) { return __builtin_cpu_supports("avx512f"); }
+#else
+static void norm_row_avx512(const float *src, const float *m, const float *s, float *dst,
+                            Py_ssize_t len) { (void)src; (void)m; (void)s; (void)dst; (void)len; }
+static int have_avx512f(void) { return 0; }
+#endif
+
+static void norm_row(const float *src, const float *m, const float *s, float *dst, Py_ssize_t len,
+                     int avx512)
+{
+    if (avx512) { norm_row_avx512(src, m, s, dst, len); return; }
+    if (m) for (Py_ssize_t k = 0; k < len; k++) dst[k] = (src[k] - m[k]) / s[k];
+    else memcpy(dst, src, (size_t)len * sizeof(float));
+}
+
+typedef struct {
+    const float *feats, *mean, *sd;
+    const int64_t *centre, *start, *end;
+    float *out;
+    Py_ssize_t n, c, b, p, left;
+    int avx512, bad;
+    long long badrow;
+} centre_job_t;
+
+static void splice_centre_rows(centre_job_t *j)
+{
+    Py_ssize_t c = j->c, p = j->p, w = p * c;
+    for (Py_ssize_t r = 0; r < j->b; r++) {
+        int64_t f = j->centre[r];
+        if (f < 0 || f >= j->n) { j->bad = 1; j->badrow = (long long)f; return; }
+        int64_t lo = j->start[f], hi = j->end[f] - 1, first = f - j->left;
+        if (lo < 0 || hi >= j->n || lo > hi) { j->bad = 1; j->badrow = (long long)f; return; }
+        float *dst = j->out + r * w;
+        if (first >= lo && first + p - 1 <= hi) {          /* all P rows adjacent */
+            norm_row(j->feats + first * c, j->mean, j->sd, dst, w, j->avx512);
+            continue;
+        }
+        for (Py_ssize_t q = 0; q < p; q++) {
+            int64_t row = first + q;
+            row = row < lo ? lo : (row > hi ? hi : row);
+            norm_row(j->feats + row * c, j->mean ? j->mean + q * c : NULL,
+                     j->sd ? j->sd + q * c : NULL, dst + q * c, c, j->avx512);
+        }
+    }
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (j->avx512) _mm_sfence();     /* streaming stores visible before the caller reads */
+#endif
+}
+
+static void *centre_thread(void *arg) { splice_centre_rows(arg); return NULL; }
+
+static PyObject *py_splice_centre(PyObject *self, PyObject *args)
+{
+    PyObject *of, *oc, *os0, *oe, *om, *osd, *oo;
+    Py_ssize_t n, c, b, p, left;
+    int nthreads = 1;
+    if (!PyArg_ParseTuple(args, "OnnOOOnnnOOO|i", &of, &n, &c, &oc, &os0, &oe, &b, &p, &left,
+                          &om, &osd, &oo, &nthreads))
+        return NULL;
+    PyObject *objs[7] = {of, oc, os0, oe, oo, om, osd};
+    Py_buffer bufs[7];
+    int got = 0, err = 0, have_norm = om != Py_None;
+    int nbuf = have_norm ? 7 : 5;
+    for (; got < nbuf; got++) {
+        int flags = PyBUF_C_CONTIGUOUS | (got == 4 ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(objs[got], &bufs[got], flags) < 0) { err = 2; break; }
+    }
+    if (!err && (bufs[0].len < n * c * 4 || bufs[1].len < b * 8 || bufs[2].len < n * 8 ||
+                 bufs[3].len < n * 8 || bufs[4].len < b * p * c * 4 ||
+                 (have_norm && (bufs[5].len < p * c * 4 || bufs[6].len < p * c * 4))))
+        err = 1;
+    int bad = 0;
+    long long badrow = 0;
+    if (!err) {
+        centre_job_t j1 = {bufs[0].buf, have_norm ? bufs[5].buf : NULL,
+                           have_norm ? bufs[6].buf : NULL, bufs[1].buf, bufs[2].buf, bufs[3].buf,
+                           bufs[4].buf, n, c, b, p, left, have_avx512f(), 0, 0};
+        Py_BEGIN_ALLOW_THREADS
+        if (nthreads > 1 && b >= 64) {     /* rows split in two: a second thread, this one */
+            centre_job_t j2 = j1;
+            Py_ssize_t half = b / 2;
+            j1.b = half;
+            j2.b = b - half;
+            j2.centre += half;
+            j2.out += half * p * c;
+            pthread_t tid;
+            int started = pthread_create(&tid, NULL, centre_thread, &j2) == 0;
+            splice_centre_rows(&j1);
+            if (started) pthread_join(tid, NULL);
+            else splice_centre_rows(&j2);
+            if (!j1.bad && j2.bad) { j1.bad = 1; j1.badrow = j2.badrow; }
+        } else {
+            splice_centre_rows(&j1);
+        }
+        Py_END_ALLOW_THREADS
+        bad = j1.bad;
+        badrow = j1.badrow;
+    }
+    for (int k = 0; k < got; k++) PyBuffer_Release(&bufs[k]);
+    if (err == 2) return NULL;
+    if (err) { PyErr_SetString(PyExc_ValueError, "splice_centre: buffer too small for the sizes"); return NULL; }
+    if (bad) {
+        PyErr_Format(PyExc_IndexError, "splice_centre: frame %lld or its utterance bounds out of "
+                     "range [0, %zd)", badrow, n);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *py_front_end(PyObject *self, PyObject *args)
 {
     PyObject *ox, *ol, *osc, *oof, *ot, *oo;
@@ -219,6 +358,10 @@ static PyMethodDef methods[] = {
     {"front_end", py_front_end, METH_VARARGS,
      "front_end(x, n, c, lens, u, scale, offset, taps, order, half, out): CMVN + deltas of a "
      "chunk of u utterances (see the file header); taps: order x (2*half+1) float32, centred."},
+    {"splice_centre", py_splice_centre, METH_VARARGS,
+     "splice_centre(feats, n, c, centre, start, end, b, p, left, mean, std, out, nthreads=1): "
+     "the rows of splice_norm for index[b, q] = clamp(centre[b] + q - left, start[centre[b]], "
+     "end[centre[b]] - 1); start/end: int64 per feats row."},
     {"splice_norm", py_splice_norm, METH_VARARGS,
      "splice_norm(feats, n, c, index, b, p, mean, std, out, nthreads=1): out[b, p*c + k] = "
      "(feats[index[b, p], k] - mean[p*c + k]) / std[p*c + k] (float32; mean/std None: gather); "
