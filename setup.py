@@ -57,6 +57,10 @@ def extensions():
     if os.path.isfile(os.path.join(HERE, "bnn", "decode", "csrc", "latgen.cpp")):
         exts.append(Extension("bnn.decode._latgen", sources=["bnn/decode/csrc/latgen.cpp"],
                               language="c++", extra_compile_args=["-O2", "-std=c++17"]))
+    # whole-network packed D-FSMN forward (bnn/kws/csrc/dfsmn.c); float32 in numpy's order
+    if os.path.isfile(os.path.join(HERE, "bnn", "kws", "csrc", "dfsmn.c")):
+        exts.append(Extension("bnn.kws._dfsmn", sources=["bnn/kws/csrc/dfsmn.c"],
+                              extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off"]))
     return exts
 
 

@@ -2,6 +2,8 @@
 hand-computed values), per-output-channel weight scales (1 bit per weight), the Haar split and
 the FID distance against numpy, thinning, scoring, the local Speech Commands split, and the packed
 XOR-popcount model against torch eval()."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -181,21 +183,66 @@ def _random_student(seed=0, **cfg):
 
 @pytest.mark.parametrize("cfg", [{}, {"num_layers": 4, "hidden": 32, "memory": 16}])
 def test_packed_equals_torch_eval(cfg, tmp_path):
+    """The exact fold (float32 constants) matches torch eval() to float32 rounding, in the C
+    path and the numpy path, at every thinning option."""
     m = _random_student(**cfg)
     x = torch.randn(12, 32, 32) * 3
     for o in range(m.num_options):
         with torch.no_grad():
             ref = m(x, o).numpy()
-        pk = PackedKWS.from_torch(m, o)
-        out = pk.forward(x.numpy())
-        assert np.abs(out - ref).max() < 1e-4, (o, np.abs(out - ref).max())
-        assert (out.argmax(1) == ref.argmax(1)).all()
+        pk = PackedKWS.from_torch(m, o, "float32", "float32")
+        outs = [pk.forward_numpy(x.numpy())]
+        if pk.use_c:
+            outs.append(pk.forward(x.numpy()))
+        for out in outs:
+            assert np.abs(out - ref).max() < 1e-4, (o, np.abs(out - ref).max())
+            assert (out.argmax(1) == ref.argmax(1)).all()
         one = pk.forward(x[:1].numpy())                        # batch 1 == row of the batch
-        np.testing.assert_allclose(one[0], out[0], atol=1e-5)
-    path = str(tmp_path / "m.npz")
-    pk.save(path)
+        np.testing.assert_allclose(one[0], outs[-1][0], atol=1e-5)
+    path = str(tmp_path / "m.bin")
+    size = pk.save(path)
     again = PackedKWS.load(path)
     np.testing.assert_array_equal(again.forward(x.numpy()), pk.forward(x.numpy()))
+    assert size == os.path.getsize(path) == pk.storage()["total"]
+
+
+def test_packed_c_path_equals_numpy_path():
+    """The one-call C forward (bnn/kws/csrc/dfsmn.c) computes what the numpy path computes,
+    on the compact export (float16 constants, int8 classifier) too."""
+    from bnn.kws import packed as P
+    if P._dfsmn is None:
+        pytest.skip("C extension bnn.kws._dfsmn not built")
+    m = _random_student(num_layers=4, hidden=96, memory=80)   # words with padding bits
+    x = torch.randn(5, 32, 32) * 3
+    for o in range(3):
+        pk = PackedKWS.from_torch(m, o)
+        c, n = pk.forward(x.numpy()), pk.forward_numpy(x.numpy())
+        np.testing.assert_allclose(c, n, atol=2e-5, rtol=1e-5)
+        assert (c.argmax(1) == n.argmax(1)).all()
+
+
+def test_packed_compact_file_round_trip_and_bytes(tmp_path):
+    """The deployed file holds float16 constants and an int8 classifier; reloading gives the
+    identical model; storage() is the file's size; the int8 classifier is within half a step
+    of the float weights."""
+    m = _random_student()
+    pk = PackedKWS.from_torch(m, 0)
+    assert pk.a["cls_q"].dtype == np.int8 and pk.a["l0_exp_t0"].dtype == np.float16
+    path = str(tmp_path / "m.bin")
+    size = pk.save(path)
+    again = PackedKWS.load(path)
+    x = np.random.default_rng(1).standard_normal((4, 32, 32)).astype(np.float32) * 3
+    np.testing.assert_array_equal(again.forward(x), pk.forward(x))
+    assert size == pk.storage()["total"] == len(pk.to_bytes())
+    full = PackedKWS.from_torch(m, 0, "float32", "float32")
+    err = np.abs(pk.f["cls_w"] - full.f["cls_w"]).max(0)
+    assert (err <= pk.a["cls_s"] * 0.5 + 1e-7).all()
+    assert pk.storage()["total"] < 0.62 * full.storage()["total"]
+    with open(path, "r+b") as f:                              # truncated file: one-line error
+        f.truncate(size - 3)
+    from bnn.utils.errors import BnnError
+    with pytest.raises(BnnError, match="not a packed KWS model"):
+        PackedKWS.load(path)
 
 
 def test_packed_storage_is_one_bit_per_weight():
@@ -208,6 +255,7 @@ def test_packed_storage_is_one_bit_per_weight():
     assert st["bits"] == words * 8
     n_binary = sum(layer.weight.numel() for layer in B.binary_layers(m))
     assert n_binary / 8 <= st["bits"] <= n_binary / 8 * 1.13
+    assert st["total"] == st["bits"] + st["const"] + st["header"]
 
 
 def test_pack_rows_matches_packing():

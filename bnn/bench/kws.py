@@ -9,7 +9,12 @@ All numbers come from one process and one thread count (``bnn-bench --kws``):
   (:class:`bnn.kws.packed.PackedKWS`) at every thinning option;
 * throughput in windows/s at batch ``--kws-batch`` (streaming with a hop: a batch of windows);
 * model bytes: the teacher's float32 parameters and buffers used at inference (option 0), the
-  packed model's bits + float32 constants (:meth:`PackedKWS.storage`); ratios are printed.
+  packed model's deployment file (:meth:`PackedKWS.to_bytes`: weight bits, float16 constants,
+  int8 classifier, JSON index); ratios are printed, and a per-tensor table of that file shows
+  where its bytes go.
+
+The packed model runs in one C call per batch (``bnn/kws/csrc/dfsmn.c``); the numpy path of the
+same model is timed too, for reference.
 
 Without trained models (``--kws-model``/``--kws-teacher``) the paper's D-FSMN (8 layers, hidden
 256, memory 128, 12 classes) is built with random weights and batch-norm statistics: timing and
@@ -106,11 +111,18 @@ def _table(teacher_path, model_path, repeats, min_time, batch, num_threads) -> l
     models = [("float D-FSMN teacher, torch", nl, teacher, True, inference_float_bytes(teacher)),
               ("binary D-FSMN, torch (simulated)", nl, student, True,
                inference_float_bytes(student))]
+    packed = []
     for o in range(options):
         pk = PackedKWS.from_torch(student, o)
+        pk = PackedKWS.from_bytes(pk.to_bytes())          # what runs is the deployed file
         pk.threads = num_threads
-        models.append((f"BiFSMNv2 packed, option {o}", len(kept_layers(nl, o)), pk, False,
-                       pk.storage()["total"]))
+        packed.append(pk)
+        eng = "C" if pk.use_c else "numpy (no C extension)"
+        models.append((f"BiFSMNv2 packed, option {o}, {eng}", len(kept_layers(nl, o)), pk,
+                       False, pk.storage()["total"]))
+        if o == 0 and pk.use_c:
+            models.append((f"BiFSMNv2 packed, option {o}, numpy path", len(kept_layers(nl, o)),
+                           _Numpy(pk), False, pk.storage()["total"]))
 
     def call(m, is_torch, x):
         if is_torch:
@@ -137,4 +149,20 @@ def _table(teacher_path, model_path, repeats, min_time, batch, num_threads) -> l
                    f"{np.median(lat[:, 0] / lat[:, i]):.2f} | {thr[:, i].max():,.0f} | "
                    f"{np.median(thr[:, i] / thr[:, 0]):.2f} | {nbytes:,d} | "
                    f"{fbytes / nbytes:.1f} |")
+    st = packed[0].storage()
+    out += ["", f"Where the bytes of the option-0 deployment file go ({st['total']:,d} bytes: "
+            f"weight bits {st['bits']:,d}, constants and real layers {st['const']:,d}, header "
+            f"{st['header']:,d}); `l*_` rows sum over the {packed[0].meta['layers']} D-FSMN "
+            "layers", "", "| tensor | dtype | values | bytes |", "|---|---|---:|---:|"]
+    out += [f"| {k} | {dt} | {n:,d} | {b:,d} |" for k, dt, n, b in packed[0].storage_table()]
     return out
+
+
+class _Numpy:
+    """The numpy path of a packed model, for timing next to the C path."""
+
+    def __init__(self, pk):
+        self.pk = pk
+
+    def forward(self, x):
+        return self.pk.forward_numpy(x)

@@ -44,8 +44,10 @@ def score(pred, ref, classes: List[str]) -> dict:
 def evaluate_dir(model_path: str, cuts_path: str, options=None, packed: bool = False,
                  packed_dir: str = None) -> dict:
     """Score a trained model on a cut set at each thinning option (torch ``eval()``), and with
-    ``packed`` also through :class:`bnn.kws.packed.PackedKWS`, with the packed-vs-torch
-    agreement (max |logit difference|, windows over 1e-4, argmax agreement)."""
+    ``packed`` also through :class:`bnn.kws.packed.PackedKWS`: the exact fold with float32
+    constants (``packed_f32``, with its agreement with torch: max |logit difference|, windows
+    over 1e-4, argmax agreement) and the deployed file (``packed``: float16 constants, int8
+    classifier, reloaded from its bytes; accuracy, argmax agreement with torch, storage)."""
     import os
 
     import torch
@@ -68,17 +70,28 @@ def evaluate_dir(model_path: str, cuts_path: str, options=None, packed: bool = F
         res = score(z.argmax(1), y.numpy(), classes)
         if packed:
             from bnn.kws.packed import PackedKWS
+
+            def run(pk):
+                return np.concatenate([pk.forward(x[i:i + 256].numpy())
+                                       for i in range(0, len(x), 256)])
+            # the exact fold (float32 constants): agreement with torch eval()
+            zf = run(PackedKWS.from_torch(model, o, "float32", "float32"))
+            diff = np.abs(zf - z).max(1)
+            res["packed_f32"] = score(zf.argmax(1), y.numpy(), classes)
+            res["packed_f32"].pop("confusion")
+            res["packed_vs_torch"] = {"max_abs_diff": float(diff.max()),
+                                      "windows_over_1e-4": int((diff > 1e-4).sum()),
+                                      "argmax_agree": float((zf.argmax(1) == z.argmax(1)).mean())}
+            # the deployed file (float16 constants, int8 classifier), reloaded from its bytes
             pk = PackedKWS.from_torch(model, o)
             if packed_dir:
                 os.makedirs(packed_dir, exist_ok=True)
-                pk.save(os.path.join(packed_dir, f"packed_o{o}.npz"))
-            zp = np.concatenate([pk.forward(x[i:i + 256].numpy()) for i in range(0, len(x), 256)])
-            diff = np.abs(zp - z).max(1)
+                pk.save(os.path.join(packed_dir, f"packed_o{o}.bin"))
+            pk = PackedKWS.from_bytes(pk.to_bytes())
+            zp = run(pk)
             res["packed"] = score(zp.argmax(1), y.numpy(), classes)
             res["packed"].pop("confusion")
-            res["packed_vs_torch"] = {"max_abs_diff": float(diff.max()),
-                                      "windows_over_1e-4": int((diff > 1e-4).sum()),
-                                      "argmax_agree": float((zp.argmax(1) == z.argmax(1)).mean()),
-                                      "storage": pk.storage()}
+            res["packed"]["argmax_agree_torch"] = float((zp.argmax(1) == z.argmax(1)).mean())
+            res["packed"]["storage"] = pk.storage()
         out["options"][str(o)] = res
     return out

@@ -31,18 +31,43 @@ with torch ``eval()`` to float32 rounding (about 1e-6 relative); a threshold dec
 value within rounding of its threshold may flip a bit (rare; measured by the tests and
 ``bnn-kws-eval --compare-torch``).
 
-Storage (:meth:`PackedKWS.storage`): 1 bit per binary weight (uint64 words), float32 for each
-per-channel constant (thresholds, folded scales/constants, PReLU slopes) and for the real layers.
+Storage: the deployment file (:meth:`PackedKWS.to_bytes`) is one binary blob -- a short JSON
+index, the binary weights as 64-bit words (1 bit per weight, rows padded to 64), and only the
+constants the forward needs: per layer thresholds ``t0``, ``t1``, the folded scale and constant
+(``alpha``, the ``T`` term and the BN are folded in at export; the 5x5 convolution and the
+memory convolutions keep ``t2`` (one per input channel) instead of their per-position constant
+maps, rebuilt at load) and the PReLU slopes, stacked over the D-FSMN layers.  Constants are
+stored as float16 by default (``const_dtype``) and the real classifier as int8 with one float
+scale per class (``cls_dtype``); the model runs on exactly the stored (rounded) values, so the
+export *is* the deployed model and its accuracy is measured as such (``bnn-kws-eval --packed``).
+:meth:`PackedKWS.storage` counts the bytes of that file.
+
+Speed: :meth:`PackedKWS.forward` runs the whole network in one C call per batch
+(``bnn/kws/csrc/dfsmn.c``, the same arithmetic window by window); the numpy path
+(:meth:`PackedKWS.forward_numpy`) is the reference and the fallback without the extension.
 """
+import json
 import os
+import re
+import struct
 
 import numpy as np
 
 from bnn.infer import bitgemm, packing
 from bnn.utils.errors import BnnError
 
-FORMAT = "bnn-kws-packed-v1"
+FORMAT = "bnn-kws-packed-v2"
+MAGIC = b"BNNKWS2\n"
 F32 = np.float32
+CONST_DTYPES = ("float32", "float16")
+CLS_DTYPES = ("float32", "float16", "int8")
+# stored at full precision whatever const_dtype says: input normalisation, 1-value scales
+_KEEP_F32 = ("feat_mean", "feat_std")
+
+try:
+    from bnn.kws import _dfsmn
+except ImportError:  # optional C extension (setup.py); the numpy path is used without it
+    _dfsmn = None
 
 
 def _prelu(x, w, unit=False):
@@ -112,17 +137,48 @@ class PackedKWS:
     """A binary D-FSMN at one thinning option, folded for the packed engine."""
 
     def __init__(self, arrays: dict, meta: dict):
-        # what is stored is what runs: float constants are float32 from the start
-        self.a = {k: (v if v.dtype in (np.uint64, np.int8) else np.asarray(v, dtype=F32))
-                  for k, v in arrays.items()}
+        meta = dict(meta)
+        meta.setdefault("const_dtype", "float16")
+        meta.setdefault("cls_dtype", "int8")
+        if meta["const_dtype"] not in CONST_DTYPES or meta["cls_dtype"] not in CLS_DTYPES:
+            raise BnnError(f"packed KWS: const_dtype {meta['const_dtype']} / cls_dtype "
+                           f"{meta['cls_dtype']}: expected one of {CONST_DTYPES} / {CLS_DTYPES}")
         self.meta = meta
+        self.a = self._stored_form(arrays, meta)
         self.kernel = bitgemm.default_kernel()
         self.threads = 1
+        self.use_c = _dfsmn is not None
         self._build()
+
+    @staticmethod
+    def _stored_form(arrays: dict, meta: dict) -> dict:
+        """The arrays as the file holds them: bits uint64, signs int8, constants in
+        ``const_dtype`` (1-value input scales and the feature normalisation float32), the
+        classifier in ``cls_dtype`` (int8: ``cls_q`` and one float32 scale per class)."""
+        cd = np.dtype(meta["const_dtype"])
+        out = {}
+        for k, v in arrays.items():
+            v = np.asarray(v)
+            if v.dtype in (np.uint64, np.int8) or k in ("cls_q",):
+                out[k] = v
+            elif k in _KEEP_F32 or k.endswith("_inscale") or k == "cls_s":
+                out[k] = v.astype(F32)
+            elif k == "cls_w" and meta["cls_dtype"] == "int8":
+                w = v.astype(np.float64)                                   # (T*M, classes)
+                sc = np.abs(w).max(0) / 127
+                sc[sc == 0] = 1
+                out["cls_q"] = np.clip(np.rint(w / sc), -127, 127).astype(np.int8)
+                out["cls_s"] = sc.astype(F32)
+            elif k == "cls_w":
+                out[k] = v.astype(meta["cls_dtype"])
+            else:
+                out[k] = v.astype(cd)
+        return out
 
     # ---------------------------------------------------------------- export from torch
     @classmethod
-    def from_torch(cls, model, option: int = 0):
+    def from_torch(cls, model, option: int = 0, const_dtype: str = "float16",
+                   cls_dtype: str = "int8"):
         from bnn.kws.model import kept_layers
         if model.cfg["mode"] != "bifsmn":
             raise BnnError(f"packed export needs a BiFSMNv2 (mode bifsmn) model, got "
@@ -136,14 +192,14 @@ class PackedKWS:
         arr["c1_b"] = g * det(model.conv1.bias) + h
         arr["c1_prelu"] = det(model.act1.weight)
         g, h = _bn_affine(model.bn2)
-        cls._bin(arr, "c2", model.conv2, g, h, det(model.conv2.bias))
+        cls._bin(arr, "c2", model.conv2, g, h, det(model.conv2.bias), keep_t2=True)
         arr["c2_prelu"] = det(model.act2.weight)
         cls._bin(arr, "lin", model.linear, 1.0, 0.0, det(model.linear.bias))
         arr["lin_prelu"] = det(model.lin_act.weight)
         for i, j in enumerate(keep):
             L = model.layers[j]
             g, h = _bn_affine(L.mem_bn)
-            cls._bin(arr, f"l{i}_mem", L.mem_conv, g, h, 0.0, depthwise=True)
+            cls._bin(arr, f"l{i}_mem", L.mem_conv, g, h, 0.0, depthwise=True, keep_t2=True)
             arr[f"l{i}_mem_prelu"] = det(L.mem_act.weight)
             g, h = _bn_affine(L.exp_bn)
             cls._bin(arr, f"l{i}_exp", L.expand, g, h, det(L.expand.bias))
@@ -158,13 +214,17 @@ class PackedKWS:
         meta = {"format": FORMAT, "option": option, "layers": len(keep),
                 "memory": model.cfg["memory"], "hidden": model.cfg["hidden"],
                 "lorder": model.cfg["lorder"], "rorder": model.cfg["rorder"],
-                "num_classes": model.cfg["num_classes"], "t_out": t}
+                "num_classes": model.cfg["num_classes"], "t_out": t,
+                "const_dtype": const_dtype, "cls_dtype": cls_dtype}
         return cls(arr, meta)
 
     @staticmethod
-    def _bin(arr, name, layer, g, h, bias, depthwise=False):
-        """Sign weights as bits, folded scale ``g alpha``, ``g (bias - mu') + beta`` and the
-        activation's thresholds, slope signs and ``t2`` (the ``T`` term is built at load)."""
+    def _bin(arr, name, layer, g, h, bias, depthwise=False, keep_t2=False):
+        """Sign weights as bits, the folded scale ``g alpha`` and constant, the activation's
+        thresholds, slope signs and input scale.  Dense layers (1x1 convolutions, linear) fold
+        ``T = sw . t2`` into the constant (``{name}_cst``); the 5x5 and memory convolutions,
+        whose ``T`` depends on the output position through the zero padding, keep ``t2`` and
+        the constant without it (``{name}_const``), and the position maps are rebuilt at load."""
         w = layer.weight.detach().double()
         alpha = w.abs().flatten(1).mean(1).numpy()
         sw = np.where((float(layer.k3.detach()) * w).numpy() > 0, 1, -1).astype(np.int8)
@@ -173,73 +233,128 @@ class PackedKWS:
         # depthwise (5 taps): one row per tap over the channels, so no word is mostly padding
         arr[f"{name}_bits"] = packing.pack_pm1(sw.T if depthwise else sw)
         arr[f"{name}_scale"] = g * alpha
-        arr[f"{name}_alpha"] = alpha
-        arr[f"{name}_const"] = g * bias + h                  # without the -alpha T term
-        arr[f"{name}_t0"], arr[f"{name}_t1"], arr[f"{name}_t2"] = t0, t1, t2
+        const = g * bias + h                                 # without the -alpha T term
+        if keep_t2:
+            arr[f"{name}_const"], arr[f"{name}_t2"] = const, t2
+        else:
+            arr[f"{name}_cst"] = const - g * alpha * (sw.astype(np.float64) @ t2)
+        arr[f"{name}_t0"], arr[f"{name}_t1"] = t0, t1
         arr[f"{name}_sign"] = np.array([s1, s2], dtype=np.int8)
         arr[f"{name}_inscale"] = np.array([float(layer.act.in_scale)], dtype=F32)
 
     # ---------------------------------------------------------------- file format
-    def save(self, path: str) -> int:
-        """Write the deployment file (numpy ``.npz``: bits as uint64, constants as float32)."""
-        out = {"meta": np.frombuffer(repr(self.meta).encode(), dtype=np.uint8)}
+    def to_bytes(self) -> bytes:
+        """The deployment file: ``MAGIC``, a little-endian uint32 header length, a JSON header
+        (meta and the index: name, dtype, shape of each array in order) and the raw arrays.
+        Per-layer arrays ``l{i}_*`` are stacked into one ``L_*`` array each."""
+        groups, order = {}, []
         for k, v in self.a.items():
-            out[k] = v
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, **out)
+            mt = re.fullmatch(r"l(\d+)_(.*)", k)
+            if mt:
+                key = "L_" + mt.group(2)
+                if key not in groups:
+                    groups[key] = []
+                    order.append(key)
+                groups[key].append(v)
+            else:
+                order.append(k)
+        index, blobs = [], []
+        for k in order:
+            v = np.stack(groups[k]) if k in groups else self.a[k]
+            v = np.ascontiguousarray(v)
+            index.append([k, v.dtype.str, list(v.shape)])
+            blobs.append(v.tobytes())
+        head = json.dumps({"meta": self.meta, "index": index}, separators=(",", ":")).encode()
+        return MAGIC + struct.pack("<I", len(head)) + head + b"".join(blobs)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, what: str = "packed KWS model"):
+        try:
+            if data[:len(MAGIC)] != MAGIC:
+                raise ValueError("magic")
+            n = struct.unpack("<I", data[len(MAGIC):len(MAGIC) + 4])[0]
+            pos = len(MAGIC) + 4
+            head = json.loads(data[pos:pos + n].decode())
+            pos += n
+            meta, arrays = head["meta"], {}
+            for name, dt, shape in head["index"]:
+                dt = np.dtype(dt)
+                cnt = int(np.prod(shape)) if shape else 1
+                v = np.frombuffer(data, dtype=dt, count=cnt, offset=pos).reshape(shape).copy()
+                pos += cnt * dt.itemsize
+                if name.startswith("L_"):
+                    for i in range(len(v)):
+                        arrays[f"l{i}_{name[2:]}"] = v[i]
+                else:
+                    arrays[name] = v
+            if pos != len(data):
+                raise ValueError("trailing bytes")
+        except Exception as err:  # noqa: BLE001
+            raise BnnError(f"{what}: not a packed KWS model ({type(err).__name__})") from None
+        if meta.get("format") != FORMAT:
+            raise BnnError(f"{what}: not a packed KWS model (format {meta.get('format')})")
+        return cls(arrays, meta)
+
+    def save(self, path: str) -> int:
+        """Write the deployment file atomically; returns its size in bytes."""
+        data = self.to_bytes()
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
-        return os.path.getsize(path)
+        return len(data)
 
     @classmethod
     def load(cls, path: str):
         if not os.path.isfile(path):
             raise BnnError(f"{path}: packed KWS model not found")
-        try:
-            with np.load(path) as z:
-                arrays = {k: z[k] for k in z.files}
-            import ast
-            meta = ast.literal_eval(bytes(arrays.pop("meta")).decode())
-        except Exception as err:  # noqa: BLE001
-            raise BnnError(f"{path}: not a packed KWS model ({type(err).__name__})") from None
-        if meta.get("format") != FORMAT:
-            raise BnnError(f"{path}: not a packed KWS model (format {meta.get('format')})")
-        return cls(arrays, meta)
+        with open(path, "rb") as f:
+            return cls.from_bytes(f.read(), path)
 
     def storage(self) -> dict:
-        """Bytes by kind: ``bits`` (binary weights), ``float`` (float32 constants and real
-        layers) and their ``total``; ``alpha`` and ``t2`` are folded into scale/const and
-        are not counted (:meth:`save` keeps them only to rebuild the fold)."""
-        bits = sum(v.size * 8 for k, v in self.a.items() if k.endswith("_bits"))
-        fl = sum(v.size * 4 for k, v in self.a.items()
-                 if not k.endswith(("_bits", "_sign", "_alpha", "_t2")))
-        return {"bits": int(bits), "float": int(fl), "total": int(bits + fl)}
+        """Bytes of the deployment file by kind: ``bits`` (binary weights), ``const`` (the
+        stored constants and real layers), ``header`` (magic, length, JSON index) and ``total``
+        (= the file size, :meth:`to_bytes`)."""
+        total = len(self.to_bytes())
+        bits = sum(v.nbytes for k, v in self.a.items() if k.endswith("_bits"))
+        const = sum(v.nbytes for k, v in self.a.items() if not k.endswith("_bits"))
+        return {"bits": int(bits), "const": int(const), "header": int(total - bits - const),
+                "total": int(total)}
+
+    def storage_table(self) -> list:
+        """``(tensor kind, dtype, values, bytes)`` per stored kind, per-layer tensors summed
+        over the layers (``l*_exp_t0`` ...), largest first: where the bytes go."""
+        rows = {}
+        for k, v in self.a.items():
+            kind = re.sub(r"^l\d+_", "l*_", k)
+            r = rows.setdefault(kind, [kind, v.dtype.name, 0, 0])
+            r[2] += int(v.size)
+            r[3] += int(v.nbytes)
+        return sorted((tuple(r) for r in rows.values()), key=lambda r: -r[3])
 
     # ---------------------------------------------------------------- inference
     def _build(self):
+        """Runtime float32 tensors from the stored form (the rounded values are what runs),
+        the folded position maps, the GEMM weights and the C buffers."""
         a, m = self.a, self.meta
         f = lambda k: np.ascontiguousarray(a[k], dtype=F32)  # noqa: E731
-        self.f = {k: f(k) for k in a if not k.endswith(("_bits", "_sign"))}
+        self.f = {k: f(k) for k in a if not k.endswith(("_bits", "_sign"))
+                  and k not in ("cls_q", "cls_s")}
+        if "cls_q" in a:
+            self.f["cls_w"] = (a["cls_q"].astype(F32) * a["cls_s"]).astype(F32)
         self.g = {}
-        for name, n_in, taps in [("c2", 16, 25), ("lin", None, 1)] + \
-                [(f"l{i}_{s}", None, 1) for i in range(m["layers"]) for s in ("exp", "prj")]:
-            bits = a[f"{name}_bits"]
+        for name, taps in [("c2", 25), ("lin", 1)] + \
+                [(f"l{i}_{s}", 1) for i in range(m["layers"]) for s in ("exp", "prj")]:
             k = len(a[f"{name}_t0"]) * taps
-            self.g[name] = _Gemm(packing.unpack_pm1(bits, k), k)
+            self.g[name] = _Gemm(packing.unpack_pm1(a[f"{name}_bits"], k), k)
         # conv2: padded-tap correction and the T map per output position (8 x 8)
         sw = packing.unpack_pm1(a["c2_bits"], 400).astype(np.float64)           # (32, 400)
         valid = self._im2col(np.ones((1, 16, 16, 1), dtype=bool).repeat(16, 3))[0] > 0
-        t2 = np.repeat(a["c2_t2"].astype(np.float64), 25)                       # (400,) c-major
+        t2 = np.repeat(self.f["c2_t2"].astype(np.float64), 25)                  # (400,) c-major
         self.c2_corr = ((~valid).astype(np.float64) @ sw.T).astype(F32)      # (64, 32), integers
         tmap = (valid * t2) @ sw.T
-        self.c2_const = (a["c2_const"] - a["c2_scale"] * tmap).astype(F32)
-        # linear and 1x1 convolutions: T = sw . t2 per output
-        for name in self.g:
-            if name == "c2":
-                continue
-            k = len(a[f"{name}_t0"])
-            sw = packing.unpack_pm1(a[f"{name}_bits"], k).astype(np.float64)
-            self.f[f"{name}_cst"] = (a[f"{name}_const"]
-                                     - a[f"{name}_scale"] * (sw @ a[f"{name}_t2"])).astype(F32)
+        self.c2_const = (self.f["c2_const"].astype(np.float64)
+                         - self.f["c2_scale"].astype(np.float64) * tmap).astype(F32)
         # depthwise memory convolutions: taps (5, C) and the zero-padded t2 map (T, C)
         lo, ro, t = m["lorder"], m["rorder"], m["t_out"]
         self.mem = []
@@ -247,16 +362,48 @@ class PackedKWS:
             n = f"l{i}_mem"
             c = len(a[f"{n}_t0"])
             sw = packing.unpack_pm1(a[f"{n}_bits"], c).astype(np.float64)          # (5, C)
+            t2 = self.f[f"{n}_t2"].astype(np.float64)
             tm = np.zeros((t, c))
             for tt in range(t):
                 for kk in range(lo + ro + 1):
                     if 0 <= tt + kk - lo < t:
-                        tm[tt] += sw[kk] * a[f"{n}_t2"]
-            cst = (a[f"{n}_const"] - a[f"{n}_scale"] * tm).astype(F32)
+                        tm[tt] += sw[kk] * t2
+            cst = (self.f[f"{n}_const"].astype(np.float64)
+                   - self.f[f"{n}_scale"].astype(np.float64) * tm).astype(F32)
             self.mem.append((sw.astype(F32), cst))
         self.unit = {k: bool(v.min() >= 0 and v.max() <= 1) for k, v in self.f.items()
                      if k.endswith("_prelu")}
         self.sign = {k[:-5]: tuple(int(s) for s in v) for k, v in a.items() if k.endswith("_sign")}
+        self._c = self._c_buffers()
+
+    def _c_buffers(self):
+        """``(fbuf, bbuf, signs, dims)`` for ``_dfsmn.forward``, in the order dfsmn.c reads:
+        feat_mean, feat_std, c1_w (25, 16), c1_b, c1_prelu; c2: inscale, t0, t1, scale,
+        corr (64, 32), const map (64, 32), prelu; lin: inscale, t0, t1, scale, cst, prelu; per
+        layer mem: inscale, t0, t1, taps (K, M), scale, const map (T, M), prelu, then exp and prj:
+        inscale, t0, t1, scale, cst, prelu; cls_w (T*M, classes), cls_b.  Bits: the weight rows
+        of c2, lin, then per layer exp and prj."""
+        f, m = self.f, self.meta
+        fl = [f["feat_mean"], f["feat_std"], f["c1_w"], f["c1_b"], f["c1_prelu"],
+              f["c2_inscale"], f["c2_t0"], f["c2_t1"], f["c2_scale"], self.c2_corr,
+              self.c2_const, f["c2_prelu"]]
+        dense = lambda n: [f[f"{n}_inscale"], f[f"{n}_t0"], f[f"{n}_t1"], f[f"{n}_scale"],  # noqa
+                           f[f"{n}_cst"], f[f"{n}_prelu"]]
+        fl += dense("lin")
+        bits = [self.a["c2_bits"], self.a["lin_bits"]]
+        signs = list(self.sign["c2"]) + list(self.sign["lin"])
+        for i, (taps, cst) in enumerate(self.mem):
+            n = f"l{i}_mem"
+            fl += [f[f"{n}_inscale"], f[f"{n}_t0"], f[f"{n}_t1"], taps, f[f"{n}_scale"], cst,
+                   f[f"{n}_prelu"]] + dense(f"l{i}_exp") + dense(f"l{i}_prj")
+            bits += [self.a[f"l{i}_exp_bits"], self.a[f"l{i}_prj_bits"]]
+            signs += list(self.sign[n]) + list(self.sign[f"l{i}_exp"]) + list(self.sign[f"l{i}_prj"])
+        fl += [f["cls_w"], f["cls_b"]]
+        fbuf = np.concatenate([np.asarray(v, dtype=F32).ravel() for v in fl])
+        bbuf = np.concatenate([np.asarray(v, dtype=np.uint64).ravel() for v in bits])
+        dims = np.array([m["layers"], m["memory"], m["hidden"], m["t_out"], m["lorder"],
+                         m["rorder"], m["num_classes"]], dtype=np.int32)
+        return fbuf, bbuf, np.array(signs, dtype=np.int32), dims
 
     @staticmethod
     def _im2col(x):
@@ -286,7 +433,20 @@ class PackedKWS:
                       self.unit[prelu])
 
     def forward(self, feats: np.ndarray) -> np.ndarray:
-        """Logits ``(B, classes)`` of features ``(B, 32, 32)`` (time x mel)."""
+        """Logits ``(B, classes)`` of features ``(B, 32, 32)`` (time x mel): one C call
+        (``bnn/kws/csrc/dfsmn.c``) when the extension is built, else :meth:`forward_numpy`."""
+        if not self.use_c:
+            return self.forward_numpy(feats)
+        x = np.ascontiguousarray(feats, dtype=F32)
+        if x.ndim != 3 or x.shape[1:] != (32, 32):
+            raise BnnError(f"packed KWS: features of shape {x.shape}, expected (B, 32, 32)")
+        out = np.empty((len(x), self.meta["num_classes"]), dtype=F32)
+        fbuf, bbuf, signs, dims = self._c
+        _dfsmn.forward(x, len(x), fbuf, bbuf, signs, dims, out)
+        return out
+
+    def forward_numpy(self, feats: np.ndarray) -> np.ndarray:
+        """The numpy reference of :meth:`forward` (vectorised over the batch)."""
         f = self.f
         x = (np.asarray(feats, dtype=F32) - f["feat_mean"]) / f["feat_std"]
         b = len(x)
@@ -345,9 +505,10 @@ class PackedKWS:
         return np.array(starts) / sr, np.concatenate(probs)
 
 
-def export(model, path: str, option: int = 0) -> dict:
+def export(model, path: str, option: int = 0, const_dtype: str = "float16",
+           cls_dtype: str = "int8") -> dict:
     """Fold ``model`` at thinning ``option``, write ``path``; return storage and file bytes."""
-    pk = PackedKWS.from_torch(model, option)
+    pk = PackedKWS.from_torch(model, option, const_dtype, cls_dtype)
     size = pk.save(path)
     return dict(pk.storage(), file=size)
 

@@ -50,14 +50,15 @@ def make_results(title: str, systems, protocol: str, bench: str = None, command:
                     f"{summ['best_dev_acc']:.4f} |")
         for o, r in ev["options"].items():
             far = "n/a" if r["far"] is None else f"{100 * r['far']:.2f}"
-            pk = r.get("packed")
+            pk, pf = r.get("packed"), r.get("packed_f32")
             pkacc = f"{100 * pk['accuracy']:.2f}" if pk else "-"
+            pfacc = f"{100 * pf['accuracy']:.2f}" if pf else "-"
             pv = r.get("packed_vs_torch") or {}
-            agree = (f"{pv['max_abs_diff']:.1e} ({pv['windows_over_1e-4']} > 1e-4)" if pk else "-")
+            agree = (f"{pv['max_abs_diff']:.1e} ({pv['windows_over_1e-4']} > 1e-4)" if pv else "-")
             rows.append(f"| {name} | {o} ({layers_of(nl, int(o))} layers) | "
                         f"{100 * r['accuracy']:.2f} | {r['errors']}/{r['n']} | "
                         f"{100 * r['frr']:.2f} | {far} | {100 * r['mean_class_far']:.2f} | "
-                        f"{pkacc} | {agree} |")
+                        f"{pfacc} | {agree} | {pkacc} |")
             if o == "0":
                 per_class.append(f"| {name} | " + " | ".join(
                     f"{r['per_class'][c]['errors']}/{r['per_class'][c]['count']}" for c in cls)
@@ -75,12 +76,15 @@ def make_results(title: str, systems, protocol: str, bench: str = None, command:
            "keyword clips not recognised as their keyword), false-alarm rate (FAR: `_unknown_`/"
            "`_silence_` clips recognised as a keyword; n/a without filler classes), the mean "
            "per-class false-alarm rate, the packed engine's accuracy (`bnn.kws.packed`, "
-           "XOR-popcount GEMMs) and the largest |logit difference| between packed and torch with the "
-           "number of test windows where it exceeds 1e-4 (a binarizer input within float32 "
-           "rounding of its threshold flips one bit).", "",
+           "XOR-popcount GEMMs) with the exact fold (float32 constants) and the largest |logit "
+           "difference| between it and torch with the number of test windows where it exceeds "
+           "1e-4 (a binarizer input within float32 rounding of its threshold flips one bit), and "
+           "the accuracy of the deployed file (float16 constants, int8 classifier; the bytes "
+           "counted by the benchmark).", "",
            "| system | thinning option | accuracy % | errors | FRR % | FAR % | mean class FA % | "
-           "packed accuracy % | max packed-torch diff (windows over 1e-4) |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|"] + rows + [
+           "packed f32 accuracy % | max packed f32-torch diff (windows over 1e-4) | "
+           "deployed file accuracy % |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"] + rows + [
            "", "## Per-class errors (option 0, errors/clips)", "",
            "| system | " + " | ".join(cls or []) + " |",
            "|---|" + "---:|" * len(cls or [])] + per_class
