@@ -73,14 +73,24 @@ static float planes(const float *x, int n, int k, float insc, const float *t0, c
     return (float)(sum / n);
 }
 
+/* PReLU of y[0..n) in place (slopes p), plus res when given: separate simple loops, so the
+ * compiler makes the data-dependent select branch-free (vector blends). */
+static void prelu_rows(float *y, int n, const float *p, const float *res)
+{
+    for (int o = 0; o < n; o++) y[o] = y[o] > 0.0f ? y[o] : y[o] * p[o];
+    if (res)
+        for (int o = 0; o < n; o++) y[o] += res[o];
+}
+
 /* y[row, o] = PReLU((D1 + a D2) scale[o] + cst[o]) (+ res[row, o]) for rows x n outputs. */
 static HOT void bin_dense(const uint64_t *b1w, const uint64_t *s2w, int rows, int k, float a,
-                      const uint64_t *w, int n, const float *scale, const float *cst,
-                      const float *pr, const float *res, float *y)
+                          const uint64_t *w, int n, const float *scale, const float *cst,
+                          const float *pr, const float *res, float *y)
 {
     int kw = (k + 63) / 64;
     for (int t = 0; t < rows; t++) {
         const uint64_t *xb = b1w + t * kw, *xs = s2w + t * kw;
+        float *yt = y + (size_t)t * n;
         for (int o = 0; o < n; o++) {
             const uint64_t *wo = w + (size_t)o * kw;
             int p1 = 0, p2 = 0;
@@ -90,9 +100,9 @@ static HOT void bin_dense(const uint64_t *b1w, const uint64_t *s2w, int rows, in
             }
             float d1 = (float)(k - 2 * p1), d2 = (float)(k - 2 * p2);
             float dd = d1 + a * d2;
-            float v = prelu(dd * scale[o] + cst[o], pr[o]);
-            y[t * n + o] = res ? v + res[t * n + o] : v;
+            yt[o] = dd * scale[o] + cst[o];
         }
+        prelu_rows(yt, n, pr, res ? res + (size_t)t * n : NULL);
     }
 }
 
@@ -146,13 +156,13 @@ static HOT PyObject *py_forward(PyObject *self, PyObject *args)
     int n = 4096 > T * W ? 4096 : T * W, kwW = (W + 63) / 64;
     size_t nscr = (size_t)2 * n + (size_t)5 * T * W;
     size_t nwords = (size_t)2 * 64 * kw2 + (size_t)2 * T * kwW;
-    scr = (float *)malloc(nscr * sizeof(float) + nwords * 8 + (size_t)n + 8);
+    scr = (float *)malloc(nscr * sizeof(float) + nwords * 8 + (size_t)2 * n + 8);
     if (!scr) { PyErr_NoMemory(); goto done; }
     float *h1 = scr, *r = h1 + n, *xa = r + n, *xm = xa + T * W, *xh = xm + T * W,
           *z = xh + T * W, *acc = z + T * W;
     uint64_t *w1 = (uint64_t *)(scr + nscr), *w2 = w1 + 64 * kw2, *v1 = w2 + 64 * kw2,
              *v2 = v1 + (size_t)T * kwW;
-    unsigned char *b1 = (unsigned char *)(v2 + (size_t)T * kwW);
+    unsigned char *b1 = (unsigned char *)(v2 + (size_t)T * kwW), *s2b = b1 + n;
 
     Py_BEGIN_ALLOW_THREADS
     const int32_t *sg = (const int32_t *)bs.buf;
@@ -192,6 +202,9 @@ static HOT PyObject *py_forward(PyObject *self, PyObject *args)
                     *pr = cmap + 2048;
         F = pr + 32;
         float a = planes(h1, 4096, 16, insc, t0, t1, sg[0], sg[1], NULL, NULL, b1, r);
+        float *c2o = z;                                 /* 64 x 32 <= T x W (W >= LIN = 256) */
+        for (int i = 0; i < 4096; i++)
+            s2b[i] = (unsigned char)(sg[1] > 0 ? (r[i] > 0.0f) : sg[1] < 0 ? (r[i] < 0.0f) : 0);
         memset(w1, 0, sizeof(uint64_t) * 64 * kw2);
         memset(w2, 0, sizeof(uint64_t) * 64 * kw2);
         for (int oh = 0; oh < 8; oh++)
@@ -203,9 +216,9 @@ static HOT PyObject *py_forward(PyObject *self, PyObject *args)
                             int ih = 2 * oh + kh - 2, iw = 2 * ow + kx - 2;
                             if (ih < 0 || ih >= 16 || iw < 0 || iw >= 16) continue;
                             int i = (ih * 16 + iw) * 16 + c, j = c * 25 + kh * 5 + kx;
-                            int s = sg[1] > 0 ? (r[i] > 0.0f) : sg[1] < 0 ? (r[i] < 0.0f) : 0;
-                            if (b1[i]) w1[pos * kw2 + j / 64] |= (uint64_t)1 << (j % 64);
-                            if (s) w2[pos * kw2 + j / 64] |= (uint64_t)1 << (j % 64);
+                            /* branch-free: the bits are data, unpredictable */
+                            w1[pos * kw2 + j / 64] |= (uint64_t)b1[i] << (j % 64);
+                            w2[pos * kw2 + j / 64] |= (uint64_t)s2b[i] << (j % 64);
                         }
             }
         for (int pos = 0; pos < 64; pos++)
@@ -218,10 +231,14 @@ static HOT PyObject *py_forward(PyObject *self, PyObject *args)
                 }
                 float d1 = (float)(400 - 2 * p1) + corr[pos * 32 + o];
                 float d2 = (float)(400 - 2 * p2) + corr[pos * 32 + o];
-                float v = prelu((d1 + a * d2) * sc[o] + cmap[pos * 32 + o], pr[o]);
-                int t = pos / 8, f = pos % 8;
-                xa[t * LIN + o * 8 + f] = v;                   /* frame t, feature c*8+f */
+                c2o[pos * 32 + o] = (d1 + a * d2) * sc[o] + cmap[pos * 32 + o];
             }
+        for (int pos = 0; pos < 64; pos++) {
+            prelu_rows(c2o + pos * 32, 32, pr, NULL);
+            int t = pos / 8, f = pos % 8;
+            for (int o = 0; o < 32; o++)
+                xa[t * LIN + o * 8 + f] = c2o[pos * 32 + o];   /* frame t, feature c*8+f */
+        }
         Bt += 32 * kw2;
         /* linear 256 -> M (binary) */
         insc = F[0]; t0 = F + 1; t1 = F + 1 + LIN; sc = F + 1 + 2 * LIN;
@@ -242,18 +259,25 @@ static HOT PyObject *py_forward(PyObject *self, PyObject *args)
             a = planes(xc, T * M, M, insc, t0, t1, sl[0], sl[1], NULL, NULL, b1, r);
             for (int i = 0; i < T * M; i++) {
                 int s = sl[1] > 0 ? (r[i] > 0.0f) : sl[1] < 0 ? (r[i] < 0.0f) : 0;
-                z[i] = (b1[i] ? 1.0f : -1.0f) + (s ? a : -a);
+                float pm[2] = {-1.0f, 1.0f}, pa[2] = {-a, a};
+                z[i] = pm[b1[i]] + pa[s];
             }
-            for (int t = 0; t < T; t++)
-                for (int c = 0; c < M; c++) {
-                    float s = 0.0f;
-                    for (int kk = 0; kk < K; kk++) {
-                        int tt = t + kk - lo;
-                        float zv = (tt >= 0 && tt < T) ? z[tt * M + c] : 0.0f;
-                        s = kk == 0 ? zv * taps[c] : s + zv * taps[kk * M + c];
-                    }
-                    acc[t * M + c] = prelu(s * sc[c] + cs[t * M + c], pr[c]) + xc[t * M + c];
+            /* taps in order k = 0..K-1 over the zero-padded frames (a padded tap adds 0) */
+            for (int i = 0; i < T * M; i++) acc[i] = 0.0f;
+            for (int kk = 0; kk < K; kk++)
+                for (int t = 0; t < T; t++) {
+                    int tt = t + kk - lo;
+                    if (tt < 0 || tt >= T) continue;
+                    const float *zr = z + tt * M, *tp = taps + kk * M;
+                    float *ar = acc + t * M;
+                    for (int c = 0; c < M; c++) ar[c] += zr[c] * tp[c];
                 }
+            for (int t = 0; t < T; t++) {
+                float *ar = acc + t * M;
+                const float *cr = cs + t * M;
+                for (int c = 0; c < M; c++) ar[c] = ar[c] * sc[c] + cr[c];
+                prelu_rows(ar, M, pr, xc + t * M);
+            }
             float *m = acc;
             /* expand M -> H */
             insc = F[0]; t0 = F + 1; t1 = F + 1 + M; sc = F + 1 + 2 * M; cs = sc + H; pr = cs + H;
