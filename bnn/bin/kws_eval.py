@@ -2,7 +2,8 @@
 
 Every thinning option the model was trained with (or ``--options``) is scored with torch
 ``eval()``; ``--packed true`` also runs the packed XOR-popcount model (bnn.kws.packed) and reports
-its accuracy and its agreement with torch.  Writes JSON to ``--out`` (and stdout).
+its accuracy and its agreement with torch (the exact float32 fold) and the accuracy of the deployed file
+(float16 constants, int8 classifier; written as packed_o<N>.bin with --packed-dir).  Writes JSON to ``--out`` (and stdout).
 """
 import json
 
@@ -13,7 +14,7 @@ def get_parser():
     p = make_parser(__doc__.split("\n")[0])
     p.add_argument("--options", default="", help="comma-separated thinning options (default: all)")
     p.add_argument("--packed", default="false", choices=("true", "false"))
-    p.add_argument("--packed-dir", default="", help="also write packed_o<N>.npz files here")
+    p.add_argument("--packed-dir", default="", help="also write the deployed files packed_o<N>.bin here")
     p.add_argument("--out", default="", help="JSON output file")
     p.add_argument("--num-threads", type=int, default=1)
     p.add_argument("model", help="model dir (final.pt) or checkpoint")
@@ -41,8 +42,9 @@ def _run(argv=None):
     for o, r in res["options"].items():
         line = f"option {o}: accuracy {r['accuracy']:.4f} ({r['errors']}/{r['n']} errors)"
         if "packed" in r:
-            line += (f"; packed {r['packed']['accuracy']:.4f}, max |diff| "
-                     f"{r['packed_vs_torch']['max_abs_diff']:.2e}")
+            line += (f"; packed (float32 fold) {r['packed_f32']['accuracy']:.4f}, max |diff| "
+                     f"{r['packed_vs_torch']['max_abs_diff']:.2e}; deployed file "
+                     f"{r['packed']['accuracy']:.4f} ({r['packed']['storage']['total']:,d} bytes)")
         print(line)
     return 0
 
