@@ -18,6 +18,8 @@ download=false
 task=sc12              # sc35: the 35 words of the full v2 (+ _silence_ when present)
 size_conf=conf/size.yaml   # half-width model, 10 epochs (see the file); "" for the paper's size
 teacher_epochs=15
+students="bnn xnor bifsmnv2_nokd bifsmnv2 bifsmnv2_long"
+long_epochs=20         # epochs of bifsmnv2_long (batch 32; the others: conf/size.yaml)
 parallel=2
 num_threads=1
 bench_opts=""
@@ -47,5 +49,6 @@ fi
 
 steps/kws/run_kws.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage \
   --cmd "$train_cmd" --merge-configs "$size_conf" --overrides "task=$task" --teacher-overrides "train.epochs=$teacher_epochs" \
+  --students "$students" --student-overrides "bifsmnv2_long:train.epochs=$long_epochs" \
   --parallel $parallel --num-threads $num_threads --bench-opts "$bench_opts" \
   --title "Speech Commands keyword spotting ($task)" --protocol conf/protocol.md --notes conf/notes.md data/manifests

@@ -17,6 +17,7 @@ students="bnn xnor bifsmnv2_nokd bifsmnv2"   # conf/kws/<name>.yaml, trained fro
 merge_configs=       # YAML merged into every config (the recipe's sizes), e.g. conf/size.yaml
 overrides=           # key=value overrides for every system
 teacher_overrides=   # extra overrides for the teacher (e.g. train.epochs=15)
+student_overrides=   # per-student overrides, "name:k=v,k=v name2:k=v" (e.g. bifsmnv2_long:train.epochs=20)
 parallel=2           # students trained at the same time
 num_threads=1        # torch threads per job
 bench_opts=""        # options of bnn-bench --kws (e.g. --quick)
@@ -32,6 +33,7 @@ e.g.: $0 --merge-configs conf/size.yaml --protocol conf/protocol.md data/manifes
 Options:
   --stage/--stop-stage <n>   stages 1 teacher, 2 students, 3 evaluation, 4 bench, 5 RESULTS.md
   --students \"a b\"          student configs (default: $students)
+  --student-overrides \"s:k=v,k=v\"  extra overrides of one student
   --merge-configs <yaml>     merged into every config
   --parallel <n>             students trained at once (default $parallel)
   --protocol <file>          protocol text for RESULTS.md"
@@ -64,7 +66,11 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   log "Stage 2: binary students ($students), $parallel at a time"
   pids=(); names=()
   for s in $students; do
-    steps/kws/train.sh $train_opts --overrides "$overrides" --teacher $exp/float \
+    extra=""
+    for so in $student_overrides; do
+      [ "${so%%:*}" = "$s" ] && extra="$extra $(echo ${so#*:} | tr ',' ' ')"
+    done
+    steps/kws/train.sh $train_opts --overrides "$overrides$extra" --teacher $exp/float \
       $conf_dir/$s.yaml $data $exp/$s > $exp/train_$s.out 2>&1 &
     pids+=($!); names+=($s)
     if [ ${#pids[@]} -ge $parallel ]; then
