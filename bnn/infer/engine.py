@@ -18,9 +18,16 @@ import numpy as np
 from bnn.infer import bitgemm, fold, packing
 from bnn.utils.errors import BnnError
 
+
+def _sigmoid(y):
+    """1 / (1 + exp(-y)); exp overflows to inf for y < -88 (float32), giving the exact 0."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-y))
+
+
 _ACTS = {
     None: lambda y: y,
-    "sigmoid": lambda y: 1.0 / (1.0 + np.exp(-y)),
+    "sigmoid": _sigmoid,
     "relu": lambda y: np.maximum(y, 0.0),
     "tanh": np.tanh,
 }
