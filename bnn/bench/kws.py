@@ -10,8 +10,9 @@ All numbers come from one process and one thread count (``bnn-bench --kws``):
 * throughput in windows/s at batch ``--kws-batch`` (streaming with a hop: a batch of windows);
 * model bytes: the teacher's float32 parameters and buffers used at inference (option 0), the
   packed model's deployment file (:meth:`PackedKWS.to_bytes`: weight bits, float16 constants,
-  int8 classifier, JSON index); ratios are printed, and a per-tensor table of that file shows
-  where its bytes go.
+  int8 classifier, JSON index; also the float32-constant file of option 0, whose predictions
+  equal torch's); ratios are printed, and a per-tensor table of that file shows where its bytes
+  go.
 
 The packed model runs in one C call per batch (``bnn/kws/csrc/dfsmn.c``); the numpy path of the
 same model is timed too, for reference.
@@ -120,6 +121,11 @@ def _table(teacher_path, model_path, repeats, min_time, batch, num_threads) -> l
         eng = "C" if pk.use_c else "numpy (no C extension)"
         models.append((f"BiFSMNv2 packed, option {o}, {eng}", len(kept_layers(nl, o)), pk,
                        False, pk.storage()["total"]))
+        if o == 0:
+            # the exact fold (float32 constants and classifier): predictions identical to torch
+            p32 = PackedKWS.from_torch(student, o, "float32", "float32")
+            models.append((f"BiFSMNv2 packed, option {o}, {eng}, float32 constants",
+                           len(kept_layers(nl, o)), p32, False, p32.storage()["total"]))
         if o == 0 and pk.use_c:
             models.append((f"BiFSMNv2 packed, option {o}, numpy path", len(kept_layers(nl, o)),
                            _Numpy(pk), False, pk.storage()["total"]))
