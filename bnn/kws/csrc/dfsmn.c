@@ -134,7 +134,7 @@ static HOT PyObject *py_forward(PyObject *self, PyObject *args)
     const int32_t *dims = (const int32_t *)bd.buf;
     int L = dims[0], M = dims[1], H = dims[2], T = dims[3], lo = dims[4], ro = dims[5], NC = dims[6];
     int K = lo + ro + 1, LIN = 32 * (NB / 4);
-    if (T != NB / 4 || L < 0 || M <= 0 || H <= 0 || NC <= 0) {
+    if (T != NB / 4 || L < 0 || M <= 0 || H <= 0 || NC <= 0 || lo < 0 || ro < 0 || batch < 0) {
         PyErr_SetString(PyExc_ValueError, "bad D-FSMN dims");
         goto done;
     }
