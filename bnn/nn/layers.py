@@ -167,17 +167,22 @@ class BNActivation(nn.Module):
     """
 
     def __init__(self, num_features: int, batchnorm: bool = False, act: Optional[nn.Module] = None,
-                 conv: bool = False):
+                 conv: bool = False, dropout: float = 0.0):
         super().__init__()
         bn_cls = nn.BatchNorm2d if conv else nn.BatchNorm1d
         self.bn = bn_cls(num_features) if batchnorm else None
         self.act = act
+        # Dropout of the activations while training (Srivastava et al. 2014); identity in eval
+        # mode, no parameters, so inference and exported models are unchanged.
+        self.drop = nn.Dropout(dropout) if dropout > 0 else None
 
     def forward(self, c):
         if self.bn is not None:
             c = self.bn(c)
         if self.act is not None:
             c = self.act(c)
+        if self.drop is not None:
+            c = self.drop(c)
         return c
 
 

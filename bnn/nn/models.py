@@ -56,6 +56,8 @@ COMMON_DEFAULTS = {
     "grad_clip_alpha": None,       # Lu Eq. 7, per layer
     "weight_init": "glorot",       # glorot (Glorot & Bengio 2010, gain per activation) | torch
     "width_scale": 1.0,            # multiplies hidden_dim / fc_dim: a recipe's scale-down factor
+    "dropout": 0.0,                # dropout after each real-valued hidden activation (training
+                                   # only; the float baselines on small corpora, issue 14 item 0)
 }
 DNN_DEFAULTS = dict(COMMON_DEFAULTS, **{
     "type": "dnn",
@@ -303,13 +305,21 @@ def parse_pattern(pattern: str, num_hidden: int) -> list:
 
 def _post(activation: str, width: int, batchnorm: bool, cfg: dict, conv: bool) -> BNActivation:
     if activation in FLOAT_ACTIVATIONS:
-        return BNActivation(width, batchnorm, FLOAT_ACTIVATIONS[activation](), conv=conv)
+        return BNActivation(width, batchnorm, FLOAT_ACTIVATIONS[activation](), conv=conv,
+                            dropout=_dropout(cfg))
     if activation == "binary":          # Lu Alg. 2: h = Sign(h_hat), masked gradient
         return BNActivation(width, batchnorm, get_quantizer(cfg["binary_activation"]), conv=conv)
     if activation == "hardtanh_binary":  # Qian Alg. 2-3
         return BNHardTanhBinarize(width, batchnorm, cfg["binary_activation"], conv=conv)
     raise BnnError(f"model config: unknown activation {activation!r} "
                    f"(known: {', '.join(ACTIVATIONS)})")
+
+
+def _dropout(cfg: dict) -> float:
+    p = cfg["dropout"]
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+        raise BnnError(f"model config: dropout must be a number in [0, 1), got {p!r}")
+    return float(p)
 
 
 def _kernel_args(policy: str, cfg: dict) -> dict:
