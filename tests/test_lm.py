@@ -160,3 +160,26 @@ def test_batchify_and_tokens():
     assert batchify(torch.arange(7), 2).tolist() == [[0, 3], [1, 4], [2, 5]]
     with pytest.raises(BnnError):
         batchify(torch.arange(3), 2)
+
+
+def _rescore_dir(d, lw, best_wer, hyps):
+    """A minimal steps/lm/rescore_nbest.sh output: lstm_weight and eval/scoring_kaldi."""
+    sk = d / "eval" / "scoring_kaldi"
+    (sk / "penalty_0.5").mkdir(parents=True)
+    (d / "lstm_weight").write_text(f"{lw}\n")
+    (sk / "best_wer").write_text(best_wer + "\n")
+    (sk / "penalty_0.5" / "12.txt").write_text(hyps)
+
+
+def test_cross_wer_table_pools_both_halves(tmp_path):
+    from bnn.lm.report import best_hyp_file, cross_wer_table
+    a, b = tmp_path / "lstm_soft", tmp_path / "lstm_soft_B"
+    _rescore_dir(a, "0.5", "%WER 5.00 [ 3 / 60, 1 ins, 0 del, 2 sub ] x/eval/wer_12_0.5", "u3 C\n")
+    _rescore_dir(b, "0.75", "%WER 12.50 [ 5 / 40, 0 ins, 1 del, 4 sub ] y/eval/wer_12_0.5", "u1 A\n")
+    rows = cross_wer_table([("soft", str(a), str(b))])
+    # 3 + 5 errors over 60 + 40 words, each half scored with the other half's settings
+    assert rows[2] == "| soft | 0.5 / 0.75 | 5.00 [3/60] | 12.50 [5/40] | 8.00 [8/100] |"
+    assert best_hyp_file(str(a / "eval")) == str(a / "eval" / "scoring_kaldi" / "penalty_0.5" / "12.txt")
+    (b / "eval" / "scoring_kaldi" / "best_wer").write_text("%WER 12.50 [ 5 / 40 ] y/eval/wer_13_0.5\n")
+    with pytest.raises(BnnError, match="missing"):
+        best_hyp_file(str(b / "eval"))

@@ -1,6 +1,8 @@
 """Markdown tables of a LM recipe: perplexity / size / compression per LM (from the
 ``eval.json`` that ``bnn-lm-eval --json`` writes) and WER before/after rescoring per decode dir
-(from ``scoring_kaldi/best_wer`` and ``lstm_weight`` of steps/lm/rescore_nbest.sh)."""
+(from ``scoring_kaldi/best_wer`` and ``lstm_weight`` of steps/lm/rescore_nbest.sh), including the
+crosswise form: settings chosen on half A of the test speakers and scored on half B, and the
+reverse, pooled so that every word is scored with settings chosen on the other half."""
 import json
 import os
 import re
@@ -55,4 +57,31 @@ def wer_table(systems: Sequence[Tuple[str, str]]) -> List[str]:
         al = wer_of(d)
         rows.append(f"| {name} | {lw} | {ev[0]:.2f} [{ev[1]}/{ev[2]}] | {dev[0]:.2f} [{dev[1]}/{dev[2]}] | "
                     f"{al[0]:.2f} [{al[1]}/{al[2]}] |")
+    return rows
+
+
+def best_hyp_file(decode_dir: str) -> str:
+    """The hypothesis text (``scoring_kaldi/penalty_<wip>/<lmwt>.txt``) of the LM weight and
+    penalty that ``scoring_kaldi/best_wer`` names (``.../wer_<lmwt>_<wip>``)."""
+    line = wer_of(decode_dir)[3]
+    m = re.search(r"wer_(\d+)_([\d.]+)\s*$", line)
+    if not m:
+        raise BnnError(f"{decode_dir}/scoring_kaldi/best_wer: no wer_<lmwt>_<wip> at the end of {line!r}")
+    path = os.path.join(decode_dir, "scoring_kaldi", f"penalty_{m.group(2)}", f"{m.group(1)}.txt")
+    _read(path)
+    return path
+
+
+def cross_wer_table(systems: Sequence[Tuple[str, str, str]]) -> List[str]:
+    """Rows ``| system | LSTM weight (on A / on B) | WER half B | WER half A | WER crosswise |`` for
+    (name, dir tuned on A, dir tuned on B) triples of steps/lm/rescore_nbest.sh runs with
+    --dev-utts A and --dev-utts B (the complement): each dir's ``eval`` is the other half."""
+    rows = ["| lattices + rescoring LM | LSTM weight (chosen on A / on B) | %WER half B (tuned on A) "
+            "| %WER half A (tuned on B) | %WER crosswise (A+B) |", "|---|---|---|---|---|"]
+    for name, d_a, d_b in systems:
+        lw = [_read(os.path.join(d, "lstm_weight")).strip() for d in (d_a, d_b)]
+        on_b, on_a = wer_of(os.path.join(d_a, "eval")), wer_of(os.path.join(d_b, "eval"))
+        err, words = on_b[1] + on_a[1], on_b[2] + on_a[2]
+        rows.append(f"| {name} | {lw[0]} / {lw[1]} | {on_b[0]:.2f} [{on_b[1]}/{on_b[2]}] | "
+                    f"{on_a[0]:.2f} [{on_a[1]}/{on_a[2]}] | {100.0 * err / words:.2f} [{err}/{words}] |")
     return rows

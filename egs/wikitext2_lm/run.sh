@@ -6,8 +6,10 @@
 #     lines held out for the learning-rate schedule), report test perplexity.  On a machine with
 #     the full corpus: --train-text <corpus>/wiki.train.tokens (validation becomes the held-out set).
 #   Stages 5-7: AN4: trigram and LSTM LMs on the AN4 training transcripts, rescoring of the
-#     Kaldi lattices of exp/{tri2b,tri1}/decode_test; LSTM weight, LM weight and penalty chosen on
-#     half of the test speakers (there is no dev set), WER reported on the other half.
+#     Kaldi lattices of exp/{tri2b,tri1}/decode_test.  The fixture has no dev lattices: LSTM weight,
+#     LM weight and penalty are chosen on half A of the test speakers and WER is reported on half B,
+#     and crosswise (chosen on B, scored on A; both pooled: every word scored with settings tuned
+#     on the other half), with paired bootstrap intervals of the float-vs-binary differences.
 set -euo pipefail
 log() { local fname=${BASH_SOURCE[1]##*/}; echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2; }
 
@@ -102,24 +104,33 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
 fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
-  log "Stage 6: n-best rescoring of $an4_kaldi_dir lattices ($an4_systems)"
-  # dev half: the utterances of the first half of the test speakers (sorted); the rest is eval
+  log "Stage 6: n-best rescoring of $an4_kaldi_dir lattices ($an4_systems), tuned on each half of the test speakers"
+  # half A: the utterances of the first half of the test speakers (sorted), half B: the rest.
+  # <name> dirs are tuned on A and scored on B, <name>_B dirs tuned on B and scored on A.
   spk=$an4_kaldi_dir/data/test/spk2utt
   nspk=$(wc -l < $spk)
   head -n $(( nspk / 2 )) $spk | awk '{for (i = 2; i <= NF; i++) print $i}' | sort > $a/dev.utts
+  tail -n +$(( nspk / 2 + 1 )) $spk | awk '{for (i = 2; i <= NF; i++) print $i}' | sort > $a/devB.utts
   for sys in $an4_systems; do
     in=$an4_kaldi_dir/exp/$sys/decode_test
     out=$a/$sys
-    opts=(--cmd "$train_cmd" --n $nbest --dev-utts $a/dev.utts --threads $threads --min-lmwt $min_lmwt
+    opts=(--cmd "$train_cmd" --n $nbest --threads $threads --min-lmwt $min_lmwt
           --max-lmwt $max_lmwt --word-ins-penalty $word_ins_penalty)
-    steps/lm/rescore_nbest.sh "${opts[@]}" --lstm-weights none \
+    steps/lm/rescore_nbest.sh "${opts[@]}" --dev-utts $a/dev.utts --lstm-weights none \
       $an4_kaldi_dir/data/lang_test none $an4_kaldi_dir/data/test $in $out/baseline
+    steps/lm/rescore_nbest.sh "${opts[@]}" --dev-utts $a/devB.utts --lstm-weights none \
+      --nbest $out/baseline/nbest.txt $an4_kaldi_dir/data/lang_test none $an4_kaldi_dir/data/test $in $out/baseline_B
     nb=(--nbest $out/baseline/nbest.txt --ngram-lang $a/lang_3g)
-    steps/lm/rescore_nbest.sh "${opts[@]}" "${nb[@]}" --lstm-weights 0.0 \
+    steps/lm/rescore_nbest.sh "${opts[@]}" "${nb[@]}" --dev-utts $a/dev.utts --lstm-weights 0.0 \
       $an4_kaldi_dir/data/lang_test $a/lm_float $an4_kaldi_dir/data/test $in $out/trigram
+    steps/lm/rescore_nbest.sh "${opts[@]}" --scores $out/trigram/scores.txt --dev-utts $a/devB.utts \
+      --lstm-weights 0.0 $an4_kaldi_dir/data/lang_test $a/lm_float $an4_kaldi_dir/data/test $in $out/trigram_B
     for t in $rescore_lms; do
-      steps/lm/rescore_nbest.sh "${opts[@]}" "${nb[@]}" --lstm-weights "$lstm_weights" \
+      steps/lm/rescore_nbest.sh "${opts[@]}" "${nb[@]}" --dev-utts $a/dev.utts --lstm-weights "$lstm_weights" \
         $an4_kaldi_dir/data/lang_test $a/lm_$t/packed.npz $an4_kaldi_dir/data/test $in $out/lstm_$t
+      steps/lm/rescore_nbest.sh "${opts[@]}" --scores $out/lstm_$t/scores.txt --dev-utts $a/devB.utts \
+        --lstm-weights "$lstm_weights" $an4_kaldi_dir/data/lang_test $a/lm_$t/packed.npz \
+        $an4_kaldi_dir/data/test $in $out/lstm_${t}_B
     done
   done
 fi
@@ -132,9 +143,22 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
     bnn-lm-report --title "AN4 LMs (train: $an4_kaldi_dir/data/train/text)" \
       --ppl float=$a/lm_float hard=$a/lm_hard soft=$a/lm_soft 2>/dev/null
     for sys in $an4_systems; do
-      bnn-lm-report --title "AN4 $sys lattices, $nbest-best rescoring" 2>/dev/null --wer \
-        "Kaldi lattice (flat unigram G)=$a/$sys/baseline" "trigram (AN4 train)=$a/$sys/trigram" \
+      bnn-lm-report --title "AN4 $sys lattices, $nbest-best rescoring: tuned on half A, scored on half B" \
+        2>/dev/null --wer "Kaldi lattice (flat unigram G)=$a/$sys/baseline" "trigram (AN4 train)=$a/$sys/trigram" \
         $(for t in $rescore_lms; do echo "trigram+LSTM_$t=$a/$sys/lstm_$t"; done)
+      bnn-lm-report --title "AN4 $sys lattices, $nbest-best rescoring: crosswise (tuned on one half, scored on the other)" \
+        2>/dev/null --cross-hyps $a/$sys/cross --wer-cross "lattice=$a/$sys/baseline,$a/$sys/baseline_B" \
+        "trigram=$a/$sys/trigram,$a/$sys/trigram_B" \
+        $(for t in $rescore_lms; do echo "trigram+LSTM_$t=$a/$sys/lstm_$t,$a/$sys/lstm_${t}_B"; done)
+      for t in $rescore_lms; do
+        [ $t = float ] || [[ " $rescore_lms " != *" float "* ]] && continue
+        echo "Paired bootstrap, $sys, LSTM_float (Set1) vs LSTM_$t (Set2): half B, then crosswise (A+B):"
+        echo '```'
+        bnn-wer-bootstrap $a/$sys/lstm_float/eval $a/$sys/lstm_$t/eval 2>/dev/null | tail -n 1
+        bnn-wer-bootstrap $an4_kaldi_dir/data/test/text $a/$sys/cross/trigram+LSTM_float.txt \
+          $a/$sys/cross/trigram+LSTM_$t.txt 2>/dev/null | tail -n 1
+        echo '```'
+      done
     done
     echo "Produced by: $cmdline (git $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d'))"
   } > $exp/RESULTS.md

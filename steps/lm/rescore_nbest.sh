@@ -19,6 +19,7 @@ acwt=0.0833         # acoustic scale for ranking the n-best paths (Kaldi's decod
 lstm_weights="0.0 0.25 0.5 0.75 1.0"
 dev_utts=           # utterances to choose lambda (and LM weight/penalty) on
 nbest=              # reuse this n-best list (from an earlier run on the same lattices)
+scores=             # reuse this scores file (an earlier run's <out>/scores.txt, same n-best and LMs)
 lowercase=false     # lower-case words for the LSTM LM (e.g. a WikiText model on upper-case ASR words)
 min_lmwt=7
 max_lmwt=17
@@ -33,6 +34,7 @@ if [ $# -ne 5 ]; then
   echo "e.g.: $0 --ngram-lang data/lang_3g --dev-utts exp/dev.utts data/lang_test exp/lm_soft data/test exp/tri2b/decode_test exp/tri2b/decode_test_rnnlm_soft" >&2
   echo "  <lstm-lm>: LM dir (final.pt, words.txt) or packed .npz; 'none' with --lstm-weights none" >&2
   echo "options: --ngram-lang <dir> --n <100> --acwt <0.0833> --lstm-weights '<0.0 0.25 ...|none>' --dev-utts <file>" >&2
+  echo "         --nbest <n-best file to reuse> --scores <scores file to reuse>" >&2
   exit 2
 fi
 old_lang=$1
@@ -42,10 +44,10 @@ indir=$4
 dir=$5
 [ -n "$ngram_lang" ] || ngram_lang=$old_lang
 
-for f in $old_lang/G.fst $old_lang/words.txt $ngram_lang/G.fst $data/text $dev_utts $nbest; do
+for f in $old_lang/G.fst $old_lang/words.txt $ngram_lang/G.fst $data/text $dev_utts $nbest $scores; do
   [ -f $f ] || { echo "$0: missing $f" >&2; exit 1; }
 done
-if [ -z "$nbest" ]; then
+if [ -z "$nbest" ] && [ -z "$scores" ]; then
   ls $indir/lat.*.gz >/dev/null 2>&1 || { echo "$0: no $indir/lat.*.gz" >&2; exit 1; }
 fi
 nw=$(echo $lstm_weights | wc -w)
@@ -58,18 +60,22 @@ fi
 mkdir -p $dir/log
 score_opts=(--min-lmwt $min_lmwt --max-lmwt $max_lmwt --word-ins-penalty $word_ins_penalty)
 
-if [ -z "$nbest" ]; then
-  nbest=$dir/nbest.txt
-  [ -f $nbest ] || $cmd $dir/log/nbest.log bnn-lm-nbest --n $n --acoustic-scale $acwt \
-    "ark:gunzip -c $indir/lat.*.gz|" $nbest
-fi
-if [ "$lstm_weights" = none ]; then
-  cp $nbest $dir/scores.txt
+if [ -n "$scores" ]; then
+  cp $scores $dir/scores.txt
 else
-  lc=(); [ "$lowercase" = true ] && lc=(--lowercase)
-  $cmd $dir/log/score_nbest.log bnn-lm-score-nbest ${lc[@]+"${lc[@]}"} --threads $threads \
-    --old-lm $old_lang/G.fst --ngram-lm $ngram_lang/G.fst --lstm-lm $lm \
-    $old_lang/words.txt $nbest $dir/scores.txt
+  if [ -z "$nbest" ]; then
+    nbest=$dir/nbest.txt
+    [ -f $nbest ] || $cmd $dir/log/nbest.log bnn-lm-nbest --n $n --acoustic-scale $acwt \
+      "ark:gunzip -c $indir/lat.*.gz|" $nbest
+  fi
+  if [ "$lstm_weights" = none ]; then
+    cp $nbest $dir/scores.txt
+  else
+    lc=(); [ "$lowercase" = true ] && lc=(--lowercase)
+    $cmd $dir/log/score_nbest.log bnn-lm-score-nbest ${lc[@]+"${lc[@]}"} --threads $threads \
+      --old-lm $old_lang/G.fst --ngram-lm $ngram_lang/G.fst --lstm-lm $lm \
+      $old_lang/words.txt $nbest $dir/scores.txt
+  fi
 fi
 
 subset() {  # subset <utt-list> <exclude:true|false> <out-data-dir>
