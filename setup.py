@@ -58,9 +58,11 @@ def extensions():
         exts.append(Extension("bnn.decode._latgen", sources=["bnn/decode/csrc/latgen.cpp"],
                               language="c++", extra_compile_args=["-O2", "-std=c++17"]))
     # whole-network packed D-FSMN forward (bnn/kws/csrc/dfsmn.c); float32 in numpy's order
+    # (no contraction); -fno-trapping-math only lets gcc turn PReLU selects into vector blends
     if os.path.isfile(os.path.join(HERE, "bnn", "kws", "csrc", "dfsmn.c")):
         exts.append(Extension("bnn.kws._dfsmn", sources=["bnn/kws/csrc/dfsmn.c"],
-                              extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off"]))
+                              extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off",
+                                                  "-fno-trapping-math"]))
     return exts
 
 

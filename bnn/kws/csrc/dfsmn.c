@@ -9,7 +9,8 @@
  * k - 2 popcount(x XOR w); the folded output is y = (D1 + a D2) scale + const, then PReLU.
  *
  * float32 arithmetic in the numpy path's order (no FMA contraction: built with
- * -ffp-contract=off); the two sums numpy does differently -- the mean of |r| (pairwise in
+ * -ffp-contract=off; -fno-trapping-math only lets the compiler evaluate both sides of a
+ * select, which changes no value); the two sums numpy does differently -- the mean of |r| (pairwise in
  * numpy, here in double) and the real first convolution and classifier (BLAS in numpy, here
  * sequential) -- differ by float32 rounding only.
  *
@@ -32,7 +33,11 @@
 #endif
 static inline HOT int popc(uint64_t v) { return __builtin_popcountll(v); }
 
-static inline float prelu(float y, float p) { return y > 0.0f ? y : y * p; }
+static inline float prelu(float y, float p)
+{
+    float neg = y * p;
+    return y > 0.0f ? y : neg;
+}
 
 /* Dual-scale planes of x (rows x k values, channels last) divided by insc: b1 (bytes) and r,
  * and when b1w/s2w are given, b1 and s2 packed as bit rows of kw words; returns a = mean|r|. */
@@ -49,7 +54,7 @@ static float planes(const float *x, int n, int k, float insc, const float *t0, c
         for (int j = 0; j < k; j++) {
             float u = insc != 1.0f ? xr[j] / insc : xr[j];
             int b = s1 > 0 ? (u > t0[j]) : s1 < 0 ? (u < t0[j]) : 0;
-            float ri = (u - (b ? 1.0f : -1.0f)) - t1[j];
+            float ri = (u - (float)(2 * b - 1)) - t1[j];
             br[j] = (unsigned char)b;
             rr[j] = ri;
             part += fabs((double)ri);
@@ -75,9 +80,14 @@ static float planes(const float *x, int n, int k, float insc, const float *t0, c
 
 /* PReLU of y[0..n) in place (slopes p), plus res when given: separate simple loops, so the
  * compiler makes the data-dependent select branch-free (vector blends). */
-static void prelu_rows(float *y, int n, const float *p, const float *res)
+static void prelu_rows(float *restrict y, int n, const float *restrict p, const float *restrict res)
 {
-    for (int o = 0; o < n; o++) y[o] = y[o] > 0.0f ? y[o] : y[o] * p[o];
+    /* both sides computed unconditionally: gcc does not speculate a float multiply under its
+     * default -ftrapping-math, so a conditional one stays a data-dependent branch */
+    for (int o = 0; o < n; o++) {
+        float v = y[o], neg = v * p[o];
+        y[o] = v > 0.0f ? v : neg;
+    }
     if (res)
         for (int o = 0; o < n; o++) y[o] += res[o];
 }
