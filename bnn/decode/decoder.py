@@ -230,6 +230,16 @@ def graph_csr(fa):
             np.ascontiguousarray(arcs["nextstate"], dtype=np.int32))
 
 
+def phone_start_array(trans) -> np.ndarray:
+    """int32 array over transition-ids: the phone of a transition-id that starts a phone (HMM
+    state 0, not a self-loop: Kaldi ``DeterminizeLatticeInsertPhones``), else 0; entry 0 unused.
+    Given to :class:`LatticeDecoder`, it enables the phone-level first determinization pass."""
+    starts = (np.asarray(trans.id2hmm_state) == 0) & ~np.asarray(trans.id_is_self_loop, dtype=bool)
+    out = np.where(starts, np.asarray(trans.id2phone), 0).astype(np.int32)
+    out[0] = 0
+    return np.ascontiguousarray(out)
+
+
 def load_tid2pdf(model_path: str):
     """(tid -> pdf int32 array with entry 0 unused, num_pdfs) of any Kaldi model file, from the
     toolkit's own TransitionModel reader (monophone and triphone models alike)."""
@@ -252,7 +262,8 @@ class LatticeDecoder:
 
     def __init__(self, hclg_path: str, tid2pdf: np.ndarray, num_pdfs: int, opts: DecodeOptions,
                  prune_interval: int = 25, beam_delta: float = 0.5, prune_scale: float = 0.1,
-                 determinize: bool = True, max_det_states: int = 200000, graph_arrays=None):
+                 determinize: bool = True, max_det_states: int = 200000, graph_arrays=None,
+                 phone_start: Optional[np.ndarray] = None):
         try:
             from bnn.decode import _latgen
         except ImportError as err:
@@ -272,8 +283,13 @@ class LatticeDecoder:
             raise BnnError(f"{hclg_path}: graph uses transition-id {max_tid} but the model has only "
                            f"{len(self.tid2pdf) - 1} (graph built for another model?)")
         self.graph = _latgen.Graph(*graph_csr(fa))
+        if phone_start is not None:
+            phone_start = np.ascontiguousarray(phone_start, dtype=np.int32)
+            if len(phone_start) != len(self.tid2pdf):
+                raise BnnError(f"{hclg_path}: phone_start has {len(phone_start)} entries, the model "
+                               f"{len(self.tid2pdf)} (transition-ids + 1)")
         self.extra = dict(prune_interval=prune_interval, beam_delta=beam_delta, prune_scale=prune_scale,
-                          determinize=determinize, max_det_states=max_det_states)
+                          determinize=determinize, max_det_states=max_det_states, phone_start=phone_start)
         self.last_info: Dict[str, object] = {}
 
     def with_word_penalty(self, wip: float) -> "LatticeDecoder":
@@ -296,11 +312,12 @@ class LatticeDecoder:
                                    int(min(o.max_active, 2147483647)), int(o.min_active), float(o.lattice_beam),
                                    int(self.extra["prune_interval"]), float(self.extra["beam_delta"]),
                                    float(self.extra["prune_scale"]), bool(self.extra["determinize"]),
-                                   int(self.extra["max_det_states"]))
+                                   int(self.extra["max_det_states"]), self.extra["phone_start"])
 
     def decode_loglikes(self, key: str, loglikes: np.ndarray, acoustic_scale: Optional[float] = None) -> DecodeResult:
         r = self.search(loglikes, acoustic_scale)
-        self.last_info = {k: r[k] for k in ("raw_states", "clat_states", "links", "det_complete", "det_beam")}
+        self.last_info = {k: r[k] for k in ("raw_states", "phone_lat_states", "clat_states", "links",
+                                            "det_complete", "det_beam")}
         n = int(r["num_frames"])
         if not r["ok"] or not r["have_best"]:
             return DecodeResult(False, [], [], float("-inf"), n)

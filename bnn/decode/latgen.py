@@ -20,7 +20,8 @@ import logging
 import numpy as np
 
 from bnn.decode.decoder import (DecodeOptions, DecodeStats, LatticeDecoder, check_scores,
-                                load_tid2pdf, parse_floats, parse_range, read_symbol_table)
+                                load_tid2pdf, parse_floats, parse_range, phone_start_array,
+                                read_symbol_table)
 from bnn.decode.lattice_io import best_path, write_compact_lattices
 from bnn.decode.tables import read_matrices
 from bnn.kaldi.alignments import IntVectorWriter
@@ -48,6 +49,10 @@ def make_decoder_parser(prog: str, description: str, third: str):
     p.add_argument("--min-active", type=int, default=200, help="min active states")
     p.add_argument("--allow-partial", type=str2bool, default=False,
                    help="output a partial result when no final state was reached")
+    p.add_argument("--phone-determinize", type=str2bool, default=False,
+                   help="determinize on words + phones first, then on words (Kaldi's "
+                        "DeterminizeLatticePhonePruned; same lattice, slower on flat binary-net scores, "
+                        "see docs/decoding.md)")
     p.add_argument("--word-symbol-table", default="", help="words.txt: log hypotheses as text")
     p.add_argument("--sweep-lm-weights", default="", help="e.g. 1:20: LM weights for --sweep-hyps")
     p.add_argument("--sweep-penalties", default="0.0,0.5,1.0", help="word insertion penalties for --sweep-hyps")
@@ -132,7 +137,8 @@ def _run(args, decoder: LatticeDecoder, items):
 def _decoder(args):
     opts = _options(args)
     tid2pdf, num_pdfs, trans, am = load_tid2pdf(args.model)
-    return LatticeDecoder(args.fst, tid2pdf, num_pdfs, opts), am
+    phones = phone_start_array(trans) if args.phone_determinize else None
+    return LatticeDecoder(args.fst, tid2pdf, num_pdfs, opts, phone_start=phones), am
 
 
 def latgen_faster_mapped(argv=None) -> int:

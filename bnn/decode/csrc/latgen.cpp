@@ -806,11 +806,62 @@ bool RawBestPath(const RawLattice &lat, std::vector<int32_t> *words, std::vector
 
 // ---------------------------------------------------------------------------------- determinization
 
+// Open-addressing hash map from 64-bit keys (never ~0) to non-negative ints, for the string trie:
+// its lookups dominate determinization time on flat (binary-net) scores, where std::unordered_map
+// spent most of it in node allocation and rehashing.
+class FlatMap {
+ public:
+  explicit FlatMap(size_t capacity) {
+    size_t cap = 16;
+    while (cap < 2 * capacity) cap <<= 1;
+    keys_.assign(cap, kEmpty);
+    vals_.assign(cap, -1);
+    mask_ = cap - 1;
+  }
+  int32_t Find(uint64_t key) const {
+    for (size_t i = Mix(key) & mask_;; i = (i + 1) & mask_) {
+      if (keys_[i] == key) return vals_[i];
+      if (keys_[i] == kEmpty) return -1;
+    }
+  }
+  void Insert(uint64_t key, int32_t val) {  // key must not be present
+    if (2 * (size_ + 1) > keys_.size()) Grow();
+    size_t i = Mix(key) & mask_;
+    while (keys_[i] != kEmpty) i = (i + 1) & mask_;
+    keys_[i] = key;
+    vals_[i] = val;
+    size_++;
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = ~static_cast<uint64_t>(0);
+  static uint64_t Mix(uint64_t x) {  // splitmix64 finaliser
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+  void Grow() {
+    std::vector<uint64_t> keys;
+    std::vector<int32_t> vals;
+    keys.swap(keys_);
+    vals.swap(vals_);
+    keys_.assign(keys.size() * 2, kEmpty);
+    vals_.assign(keys.size() * 2, -1);
+    mask_ = keys_.size() - 1;
+    size_ = 0;
+    for (size_t i = 0; i < keys.size(); i++)
+      if (keys[i] != kEmpty) Insert(keys[i], vals[i]);
+  }
+  std::vector<uint64_t> keys_;
+  std::vector<int32_t> vals_;
+  size_t mask_ = 0, size_ = 0;
+};
+
 class StringRepo {
  public:
-  StringRepo() {
-    child_.reserve(1 << 16);
-    reroot_.reserve(1 << 12);
+  StringRepo() : child_(1 << 16), reroot_(1 << 12) {
     parent_.push_back(-1);
     label_.push_back(0);
     depth_.push_back(0);
@@ -818,13 +869,13 @@ class StringRepo {
   int32_t Empty() const { return 0; }
   int32_t Append(int32_t s, int32_t label) {
     uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(s)) << 32) | static_cast<uint32_t>(label);
-    auto it = child_.find(key);
-    if (it != child_.end()) return it->second;
+    int32_t found = child_.Find(key);
+    if (found >= 0) return found;
     int32_t id = static_cast<int32_t>(parent_.size());
     parent_.push_back(s);
     label_.push_back(label);
     depth_.push_back(depth_[s] + 1);
-    child_.emplace(key, id);
+    child_.Insert(key, id);
     return id;
   }
   int32_t Depth(int32_t s) const { return depth_[s]; }
@@ -837,6 +888,7 @@ class StringRepo {
     return s;
   }
   int32_t CommonPrefix(int32_t a, int32_t b) const {
+    if (a == b || a == 0 || b == 0) return a == b ? a : 0;
     if (depth_[a] > depth_[b]) a = Ancestor(a, depth_[b]);
     if (depth_[b] > depth_[a]) b = Ancestor(b, depth_[a]);
     while (a != b) {
@@ -855,9 +907,9 @@ class StringRepo {
     std::vector<int32_t> path;
     int32_t base = 0;
     while (s != c) {
-      auto it = reroot_.find(Key(s, c));
-      if (it != reroot_.end()) {
-        base = it->second;
+      int32_t found = reroot_.Find(Key(s, c));
+      if (found >= 0) {
+        base = found;
         break;
       }
       path.push_back(s);
@@ -865,7 +917,7 @@ class StringRepo {
     }
     for (auto it = path.rbegin(); it != path.rend(); ++it) {
       base = Append(base, label_[*it]);
-      reroot_.emplace(Key(*it, c), base);
+      reroot_.Insert(Key(*it, c), base);
     }
     return base;
   }
@@ -897,8 +949,8 @@ class StringRepo {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
   std::vector<int32_t> parent_, label_, depth_;
-  std::unordered_map<uint64_t, int32_t> child_;
-  std::unordered_map<uint64_t, int32_t> reroot_;
+  FlatMap child_;
+  FlatMap reroot_;
 };
 
 struct Element {
@@ -1274,6 +1326,132 @@ void PruneAndSortCompact(CompactOut *c, double beam) {
   *c = std::move(s2);
 }
 
+// ---------------------------------------------------------------------------------- phone-level first pass
+
+// Renumber a raw lattice's states topologically from the start state 0 (reverse DFS postorder,
+// arcs of a state kept in order); states not reachable from the start are dropped.
+void TopSortRaw(RawLattice *lat) {
+  int32_t n = lat->num_states;
+  if (n == 0) return;
+  Adjacency adj = BuildAdjacency(*lat);
+  std::vector<int32_t> order;
+  order.reserve(n);
+  std::vector<char> seen(n, 0);
+  std::vector<std::pair<int32_t, int64_t>> stack{{0, adj.off[0]}};
+  seen[0] = 1;
+  while (!stack.empty()) {
+    std::pair<int32_t, int64_t> &top = stack.back();
+    if (top.second < adj.off[top.first + 1]) {
+      int32_t d = lat->arc_dst[adj.arcs[top.second++]];
+      if (!seen[d]) {
+        seen[d] = 1;
+        stack.push_back({d, adj.off[d]});
+      }
+    } else {
+      order.push_back(top.first);
+      stack.pop_back();
+    }
+  }
+  std::reverse(order.begin(), order.end());
+  std::vector<int32_t> id(n, -1);
+  for (size_t i = 0; i < order.size(); i++) id[order[i]] = static_cast<int32_t>(i);
+  RawLattice out;
+  out.num_states = static_cast<int32_t>(order.size());
+  out.final_g.assign(out.num_states, kInf);
+  for (int32_t s : order) {
+    out.final_g[id[s]] = lat->final_g[s];
+    for (int64_t k = adj.off[s]; k < adj.off[s + 1]; k++) {
+      int32_t a = adj.arcs[k];
+      out.arc_src.push_back(id[s]);
+      out.arc_dst.push_back(id[lat->arc_dst[a]]);
+      out.arc_il.push_back(lat->arc_il[a]);
+      out.arc_ol.push_back(lat->arc_ol[a]);
+      out.arc_g.push_back(lat->arc_g[a]);
+      out.arc_a.push_back(lat->arc_a[a]);
+    }
+  }
+  *lat = std::move(out);
+}
+
+// Kaldi DeterminizeLatticeInsertPhones (src/lat/determinize-lattice-pruned.cc): an arc (not
+// leaving the start state) whose transition-id is the first of a phone (HMM state 0, not a
+// self-loop) gets the phone as its label, written -phone here (words are > 0); an arc that already
+// has a word gets a new arc with the phone right after it.  Re-sorts the states topologically.
+void InsertPhones(RawLattice *lat, const int32_t *phone_start, int64_t ntid) {
+  size_t m = lat->arc_src.size();
+  for (size_t a = 0; a < m; a++) {
+    int32_t t = lat->arc_il[a];
+    if (t <= 0 || t >= ntid || phone_start[t] <= 0 || lat->arc_src[a] == 0) continue;
+    int32_t label = -phone_start[t];
+    if (lat->arc_ol[a] == 0) {
+      lat->arc_ol[a] = label;
+      continue;
+    }
+    int32_t extra = lat->num_states++;
+    lat->final_g.push_back(kInf);
+    int32_t next = lat->arc_dst[a];
+    lat->arc_dst[a] = extra;
+    lat->arc_src.push_back(extra);
+    lat->arc_dst.push_back(next);
+    lat->arc_il.push_back(0);
+    lat->arc_ol.push_back(label);
+    lat->arc_g.push_back(0.0f);
+    lat->arc_a.push_back(0.0f);
+  }
+  TopSortRaw(lat);
+}
+
+// Kaldi DeterminizeLatticeDeletePhones + ConvertLattice(CompactLattice -> Lattice): the phone
+// labels (< 0) become epsilons and each compact arc becomes a chain of arcs with one transition-id
+// each, its word and weight on the first; a final weight with a string or an acoustic part becomes
+// a chain to a new final state.  States re-sorted topologically.
+void CompactToRaw(const CompactOut &c, const StringRepo &repo, RawLattice *lat) {
+  *lat = RawLattice();
+  lat->num_states = c.num_states;
+  lat->final_g.assign(c.num_states, kInf);
+  auto add = [lat](int32_t s, int32_t d, int32_t il, int32_t ol, float g, float a) {
+    lat->arc_src.push_back(s);
+    lat->arc_dst.push_back(d);
+    lat->arc_il.push_back(il);
+    lat->arc_ol.push_back(ol);
+    lat->arc_g.push_back(g);
+    lat->arc_a.push_back(a);
+  };
+  auto new_state = [lat]() {
+    lat->final_g.push_back(kInf);
+    return lat->num_states++;
+  };
+  // a chain s -> ... -> d carrying `tids`, (word, g, a) on its first arc
+  std::vector<int32_t> tids;
+  auto chain = [&](int32_t s, int32_t d, int32_t word, float g, float a) {
+    if (tids.empty()) {
+      add(s, d, 0, word, g, a);
+      return;
+    }
+    for (size_t i = 0; i < tids.size(); i++) {
+      int32_t nd = i + 1 == tids.size() ? d : new_state();
+      add(s, nd, tids[i], i == 0 ? word : 0, i == 0 ? g : 0.0f, i == 0 ? a : 0.0f);
+      s = nd;
+    }
+  };
+  for (const DetArc &x : c.arcs) {
+    repo.ToVector(x.str, &tids);
+    chain(x.src, x.dst, x.word > 0 ? x.word : 0, x.g, x.a);
+  }
+  for (size_t i = 0; i < c.final_state.size(); i++) {
+    int32_t s = c.final_state[i];
+    repo.ToVector(c.final_str[i], &tids);
+    if (tids.empty() && c.final_av[i] == 0.0f) {
+      lat->final_g[s] = c.final_gv[i];
+      continue;
+    }
+    int32_t f = new_state();
+    chain(s, f, 0, c.final_gv[i], c.final_av[i]);
+    lat->final_g[f] = 0.0f;
+  }
+  TopSortRaw(lat);
+}
+
 // ---------------------------------------------------------------------------------- Python glue
 
 PyObject *bytes_of(const void *data, size_t n) {
@@ -1289,16 +1467,16 @@ PyObject *decode(PyObject *, PyObject *args, PyObject *kwargs) {
   static const char *kwlist[] = {"graph", "loglikes", "tid2pdf", "acoustic_scale", "beam",
                                  "max_active", "min_active", "lattice_beam", "prune_interval",
                                  "beam_delta", "prune_scale", "determinize", "max_det_states",
-                                 nullptr};
-  PyObject *ograph, *oll, *omap;
+                                 "phone_start", nullptr};
+  PyObject *ograph, *oll, *omap, *ophones = Py_None;
   Config cfg;
   int determinize = 1;
   long max_det_states = 200000;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OO|ffiififfpl", const_cast<char **>(kwlist),
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OO|ffiififfplO", const_cast<char **>(kwlist),
                                    &GraphType, &ograph, &oll, &omap, &cfg.acoustic_scale, &cfg.beam,
                                    &cfg.max_active, &cfg.min_active, &cfg.lattice_beam,
                                    &cfg.prune_interval, &cfg.beam_delta, &cfg.prune_scale,
-                                   &determinize, &max_det_states))
+                                   &determinize, &max_det_states, &ophones))
     return nullptr;
   if (cfg.prune_interval < 1 || cfg.max_active < 1 || cfg.min_active < 0) {
     PyErr_SetString(PyExc_ValueError, "bad decoder options (prune_interval, max_active, min_active)");
@@ -1316,6 +1494,18 @@ PyObject *decode(PyObject *, PyObject *args, PyObject *kwargs) {
     PyBuffer_Release(&bll);
     return nullptr;
   }
+  Py_buffer bphones;
+  const int32_t *phone_start = nullptr;
+  Py_ssize_t n_phone_start = 0;
+  if (ophones != Py_None) {
+    if (!get_buffer(ophones, &bphones, "phone_start", 4)) {
+      PyBuffer_Release(&bll);
+      PyBuffer_Release(&bmap);
+      return nullptr;
+    }
+    phone_start = static_cast<const int32_t *>(bphones.buf);
+    n_phone_start = bphones.len / 4;
+  }
   int32_t rows = static_cast<int32_t>(bll.shape[0]), cols = static_cast<int32_t>(bll.shape[1]);
   const int32_t *tid2pdf = static_cast<const int32_t *>(bmap.buf);
   Py_ssize_t ntid = bmap.len / 4;
@@ -1325,6 +1515,7 @@ PyObject *decode(PyObject *, PyObject *args, PyObject *kwargs) {
   if (bad_map || g.num_states == 0) {
     PyBuffer_Release(&bll);
     PyBuffer_Release(&bmap);
+    if (phone_start) PyBuffer_Release(&bphones);
     PyErr_SetString(PyExc_ValueError,
                     g.num_states == 0 ? "empty graph"
                                       : "graph transition-ids or their pdfs out of range of the score matrix");
@@ -1337,7 +1528,7 @@ PyObject *decode(PyObject *, PyObject *args, PyObject *kwargs) {
   CompactOut clat;
   StringRepo repo;
   int64_t links = 0;
-  int32_t raw_states = 0;
+  int32_t raw_states = 0, first_phone_states = 0;
   size_t raw_arcs = 0;
   float det_beam = cfg.lattice_beam;
   Py_BEGIN_ALLOW_THREADS
@@ -1356,13 +1547,33 @@ PyObject *decode(PyObject *, PyObject *args, PyObject *kwargs) {
   if (ok && have_best && determinize) {
     // Determinize; if it blows up, prune harder and retry (as Kaldi's pruned determinization
     // does when it exceeds its memory limit).
+    // With phone_start (Kaldi DeterminizeLatticePhonePrunedWrapper): the pruned raw lattice is
+    // first determinized on words + phones, which keeps every word sequence's best path but merges
+    // the state-level alternatives inside each phone early; the phones are then removed and the
+    // (much smaller) result determinized on words.
+    const int64_t budget = static_cast<int64_t>(max_det_states) * 125;
     for (int attempt = 0; attempt < 6; attempt++) {
       RawLattice pruned = raw;
       PruneRaw(&pruned, det_beam);
-      Determinizer det(pruned, &repo, static_cast<size_t>(max_det_states),
-                       static_cast<int64_t>(max_det_states) * 25);
+      bool first_ok = true;
+      if (phone_start != nullptr) {
+        InsertPhones(&pruned, phone_start, n_phone_start);
+        CompactOut phone_lat;
+        {
+          Determinizer det1(pruned, &repo, static_cast<size_t>(max_det_states), budget);
+          first_ok = det1.Run(&phone_lat, det_beam);
+        }
+        if (first_ok) {
+          PruneAndSortCompact(&phone_lat, det_beam);
+          CompactToRaw(phone_lat, repo, &pruned);
+          first_phone_states = phone_lat.num_states;
+        }
+      }
       clat = CompactOut();
-      if (det.Run(&clat, det_beam)) break;
+      if (first_ok) {
+        Determinizer det(pruned, &repo, static_cast<size_t>(max_det_states), budget);
+        if (det.Run(&clat, det_beam)) break;
+      }
       det_ok = false;
       det_beam *= 0.5f;
       clat = CompactOut();
@@ -1372,6 +1583,7 @@ PyObject *decode(PyObject *, PyObject *args, PyObject *kwargs) {
   Py_END_ALLOW_THREADS
   PyBuffer_Release(&bll);
   PyBuffer_Release(&bmap);
+  if (phone_start) PyBuffer_Release(&bphones);
 
   // Compact lattice as flat arrays: arcs (src, dst, word, g, a, string offsets) + tids.
   std::vector<int32_t> a_src, a_dst, a_word, a_tids, f_state, f_tids;
@@ -1398,14 +1610,14 @@ PyObject *decode(PyObject *, PyObject *args, PyObject *kwargs) {
     f_off.push_back(static_cast<int64_t>(f_tids.size()));
   }
   return Py_BuildValue(
-      "{s:O,s:O,s:O,s:N,s:N,s:f,s:f,s:i,s:i,s:n,s:L,s:O,s:f,"
+      "{s:O,s:O,s:O,s:N,s:N,s:f,s:f,s:i,s:i,s:n,s:L,s:O,s:f,s:i,"
       "s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N}",
       "ok", ok ? Py_True : Py_False, "reached_final", reached_final ? Py_True : Py_False,
       "have_best", have_best ? Py_True : Py_False, "words", bytes_vec(words), "alignment",
       bytes_vec(ali), "graph_cost", best_g, "acoustic_cost", best_a, "num_frames", rows,
       "clat_states", clat.num_states, "raw_states", static_cast<Py_ssize_t>(raw_states), "links",
       static_cast<long long>(links), "det_complete", det_ok ? Py_True : Py_False, "det_beam",
-      det_beam, "arc_src", bytes_vec(a_src), "arc_dst", bytes_vec(a_dst), "arc_word",
+      det_beam, "phone_lat_states", first_phone_states, "arc_src", bytes_vec(a_src), "arc_dst", bytes_vec(a_dst), "arc_word",
       bytes_vec(a_word), "arc_g", bytes_vec(a_g), "arc_a", bytes_vec(a_a), "arc_off",
       bytes_vec(a_off), "arc_tids", bytes_vec(a_tids), "final_state", bytes_vec(f_state),
       "final_g", bytes_vec(f_g), "final_a", bytes_vec(f_a), "final_off", bytes_vec(f_off),
@@ -1417,7 +1629,7 @@ PyMethodDef methods[] = {
     {"decode", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(decode)),
      METH_VARARGS | METH_KEYWORDS,
      "decode(graph, loglikes, tid2pdf, acoustic_scale, beam, max_active, min_active, lattice_beam, "
-     "prune_interval, beam_delta, prune_scale, determinize, max_det_states) -> dict"},
+     "prune_interval, beam_delta, prune_scale, determinize, max_det_states, phone_start=None) -> dict"},
     {nullptr, nullptr, 0, nullptr}};
 
 PyModuleDef module = {PyModuleDef_HEAD_INIT, "_latgen",
