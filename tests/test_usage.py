@@ -12,7 +12,7 @@ from conftest import REPO
 SOURCED = {"utils/bnn_env.sh", "utils/parse_options.sh",   # sourced, not run
            "steps/lib/make_feats.sh", "steps/lib/pyrun.sh"}
 # Without arguments these run (read stdin, or the whole pipeline): no usage-on-error to compare.
-RUN_WITHOUT_ARGS = {"steps/hybrid_asr.sh", "utils/best_wer.sh", "utils/spk2utt_to_utt2spk.pl",
+RUN_WITHOUT_ARGS = {"steps/hybrid_asr.sh", "steps/corpus_recipe.sh", "utils/best_wer.sh", "utils/spk2utt_to_utt2spk.pl",
                     "utils/utt2spk_to_spk2utt.pl"}
 
 

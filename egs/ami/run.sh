@@ -36,27 +36,22 @@ fbank_config=$BNN_ROOT/conf/fbank_40.conf     # 40 log mel bins, 16 kHz (Lu et a
 ali_dir=${ali_dir:-exp/$mic/tri3_ali}
 graph_dir=${graph_dir:-exp/$mic/tri3/graph_$lm}
 
-if [ -n "$kaldi_dir" ]; then
-  steps/kaldi_dropin.sh --stage $stage --stop-stage $stop_stage --nj $nj --cmd "$train_cmd" \
-    --kaldi-dir "$kaldi_dir" --train-set $mic/train --dev-set $mic/dev --test-sets $mic/eval \
-    --ali-dir $ali_dir --graph-dir $graph_dir --lang-dir $lang_dir --feats $feats \
-    --fbank-config $fbank_config --delta-order 1 --splice 5 --cmvn-opts "$cmvn_opts" \
-    --systems $systems --only-systems "$only_systems" --decode-opts "$decode_opts" \
-    --nnet-threads $nnet_threads --paper-tables conf/paper_tables.yaml \
-    --results-title "AMI $mic: nets on Kaldi's tri3 alignments (Lu et al. 2017 Table 4)"
-  exit 0
+if [ -z "$kaldi_dir" ]; then     # the raw corpus: data dirs at stage 0, then our own pipeline
+  if [ -z "$ami_dir" ] || [ -z "$lexicon" ]; then
+    echo "$0: no corpus given: pass --kaldi-dir <kaldi>/egs/ami/s5b (a Kaldi AMI experiment after its" \
+      "tri3 stages: the main path), or the raw corpus: --ami-dir <amicorpus dir> --lexicon <CMUdict-format lexicon>" >&2
+    exit 1
+  fi
+  if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+    local/prepare_data.sh --mic $mic "$ami_dir" "$lexicon" data
+  fi
 fi
-
-if [ -z "$ami_dir" ] || [ -z "$lexicon" ]; then
-  echo "$0: no corpus given: pass --kaldi-dir <kaldi>/egs/ami/s5b (a Kaldi AMI experiment after its" \
-    "tri3 stages: the main path), or the raw corpus: --ami-dir <amicorpus dir> --lexicon <CMUdict-format lexicon>" >&2
-  exit 1
-fi
-if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
-  local/prepare_data.sh --mic $mic "$ami_dir" "$lexicon" data
-fi
-steps/hybrid_asr.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage --nj $nj \
-  --train-set ${mic}_train --dev-set ${mic}_dev --test-sets ${mic}_eval --oov "<UNK>" --lm-order 3 \
-  --fbank-config $fbank_config --nnet-cmvn-opts "$cmvn_opts" --systems $systems \
-  --only-systems "$only_systems" --nnet-threads $nnet_threads --decode-opts "$decode_opts" \
-  --results-title "AMI $mic: the toolkit's own GMM and nets (Lu et al. 2017 Table 4)"
+steps/corpus_recipe.sh --stage $stage --stop-stage $stop_stage --nj $nj --cmd "$train_cmd" \
+  --kaldi-dir "$kaldi_dir" --ali-dir $ali_dir --graph-dir $graph_dir --lang-dir $lang_dir \
+  --train-set $mic/train --dev-set $mic/dev --test-sets $mic/eval \
+  --own-train-set ${mic}_train --own-dev-set ${mic}_dev --own-test-sets ${mic}_eval \
+  --feats $feats --fbank-config $fbank_config --delta-order 1 --splice 5 --cmvn-opts "$cmvn_opts" \
+  --systems $systems --only-systems "$only_systems" --decode-opts "$decode_opts" \
+  --nnet-threads $nnet_threads --paper-tables conf/paper_tables.yaml \
+  --kaldi-title "AMI $mic: nets on Kaldi's tri3 alignments (Lu et al. 2017 Table 4)" \
+  --own-title "AMI $mic: the toolkit's own GMM and nets (Lu et al. 2017 Table 4)"

@@ -38,6 +38,7 @@ nnet_threads=1
 . utils/parse_options.sh
 fbank_config=${fbank_config:-$BNN_ROOT/conf/fbank_36.conf}
 
+subsets= test_sets="eval2000_swbd eval2000_callhm"
 if [ -n "$kaldi_dir" ]; then
   # Qian's columns: eval2000 SWB / CH, RT03S FSH / SWB (Kaldi's utterance-id prefixes).
   subsets="eval2000_swbd:eval2000:^sw_ eval2000_callhm:eval2000:^en_"
@@ -47,28 +48,22 @@ if [ -n "$kaldi_dir" ]; then
     echo "$0: no $kaldi_dir/data/rt03: RT03S is not decoded" >&2
   fi
   test_sets=$(for s in $subsets; do echo -n "${s%%:*} "; done)
-  steps/kaldi_dropin.sh --stage $stage --stop-stage $stop_stage --nj $nj --cmd "$train_cmd" \
-    --kaldi-dir "$kaldi_dir" --train-set $train_set --dev-set "$dev_set" --test-sets "$test_sets" \
-    --subsets "$subsets" --ali-dir $ali_dir --graph-dir $graph_dir --lang-dir $lang_dir \
-    --feats $feats --fbank-config $fbank_config --delta-order 2 --splice 5 --cmvn-opts "$cmvn_opts" \
-    --systems $systems --only-systems "$only_systems" --decode-opts "$decode_opts" \
-    --nnet-threads $nnet_threads --paper-tables conf/paper_tables.yaml \
-    --results-title "Switchboard: nets on Kaldi's tri4 alignments (Qian & Xiang 2019 Tables 5-9)"
-  exit 0
+else                             # the raw corpus: data dirs at stage 0, then our own pipeline
+  if [ -z "$swbd_dir" ] || [ -z "$eval2000_dir" ] || [ -z "$lexicon" ]; then
+    echo "$0: no corpus given: pass --kaldi-dir <kaldi>/egs/swbd/s5c (a Kaldi Switchboard experiment" \
+      "after its tri4 stages: the main path), or the raw corpus: --swbd-dir <LDC97S62 dir>" \
+      "--eval2000-dir <LDC2002S09+LDC2002T43 dir> --lexicon <CMUdict-format lexicon>" >&2
+    exit 1
+  fi
+  if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+    local/prepare_data.sh "$swbd_dir" "$eval2000_dir" "$lexicon" data
+  fi
 fi
-
-if [ -z "$swbd_dir" ] || [ -z "$eval2000_dir" ] || [ -z "$lexicon" ]; then
-  echo "$0: no corpus given: pass --kaldi-dir <kaldi>/egs/swbd/s5c (a Kaldi Switchboard experiment" \
-    "after its tri4 stages: the main path), or the raw corpus: --swbd-dir <LDC97S62 dir>" \
-    "--eval2000-dir <LDC2002S09+LDC2002T43 dir> --lexicon <CMUdict-format lexicon>" >&2
-  exit 1
-fi
-if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
-  local/prepare_data.sh "$swbd_dir" "$eval2000_dir" "$lexicon" data
-fi
-steps/hybrid_asr.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage --nj $nj \
-  --train-set $train_set --dev-set "$dev_set" --test-sets "eval2000_swbd eval2000_callhm" \
-  --oov "<UNK>" --lm-order 3 --fbank-config $fbank_config --nnet-cmvn-opts "$cmvn_opts" \
-  --systems $systems --only-systems "$only_systems" --nnet-threads $nnet_threads \
-  --decode-opts "$decode_opts" \
-  --results-title "Switchboard: the toolkit's own GMM and nets (Qian & Xiang 2019 Tables 5-9)"
+steps/corpus_recipe.sh --stage $stage --stop-stage $stop_stage --nj $nj --cmd "$train_cmd" \
+  --kaldi-dir "$kaldi_dir" --ali-dir $ali_dir --graph-dir $graph_dir --lang-dir $lang_dir \
+  --train-set $train_set --dev-set "$dev_set" --test-sets "$test_sets" --subsets "$subsets" \
+  --feats $feats --fbank-config $fbank_config --delta-order 2 --splice 5 --cmvn-opts "$cmvn_opts" \
+  --systems $systems --only-systems "$only_systems" --decode-opts "$decode_opts" \
+  --nnet-threads $nnet_threads --paper-tables conf/paper_tables.yaml \
+  --kaldi-title "Switchboard: nets on Kaldi's tri4 alignments (Qian & Xiang 2019 Tables 5-9)" \
+  --own-title "Switchboard: the toolkit's own GMM and nets (Qian & Xiang 2019 Tables 5-9)"

@@ -38,28 +38,22 @@ nnet_threads=1
 . utils/parse_options.sh
 fbank_config=$BNN_ROOT/conf/fbank_40.conf     # 40 log mel bins, 16 kHz (Lu et al.)
 
-if [ -n "$kaldi_dir" ]; then
-  steps/kaldi_dropin.sh --stage $stage --stop-stage $stop_stage --nj $nj --cmd "$train_cmd" \
-    --kaldi-dir "$kaldi_dir" --train-set $train_set --dev-set "$dev_set" --test-sets "$test_sets" \
-    --ali-dir $ali_dir --graph-dir $graph_dir --lang-dir $lang_dir --feats $feats \
-    --fbank-config $fbank_config --delta-order 1 --splice 5 --cmvn-opts "$cmvn_opts" \
-    --systems $systems --only-systems "$only_systems" --decode-opts "$decode_opts" \
-    --nnet-threads $nnet_threads --paper-tables conf/paper_tables.yaml \
-    --results-title "WSJ: nets on Kaldi's tri4b alignments (Lu et al. 2017 Tables 1-3)"
-  exit 0
+if [ -z "$kaldi_dir" ]; then     # the raw corpus: data dirs at stage 0, then our own pipeline
+  if [ -z "$wsj0" ] || [ -z "$wsj1" ] || [ -z "$lexicon" ]; then
+    echo "$0: no corpus given: pass --kaldi-dir <kaldi>/egs/wsj/s5 (a Kaldi WSJ experiment after its" \
+      "tri4b stages: the main path), or the raw LDC corpus: --wsj0 <LDC93S6B dir> --wsj1 <LDC94S13B dir>" \
+      "--lexicon <CMUdict-format lexicon>" >&2
+    exit 1
+  fi
+  if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+    local/prepare_data.sh "$wsj0" "$wsj1" "$lexicon" data
+  fi
 fi
-
-if [ -z "$wsj0" ] || [ -z "$wsj1" ] || [ -z "$lexicon" ]; then
-  echo "$0: no corpus given: pass --kaldi-dir <kaldi>/egs/wsj/s5 (a Kaldi WSJ experiment after its" \
-    "tri4b stages: the main path), or the raw LDC corpus: --wsj0 <LDC93S6B dir> --wsj1 <LDC94S13B dir>" \
-    "--lexicon <CMUdict-format lexicon>" >&2
-  exit 1
-fi
-if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
-  local/prepare_data.sh "$wsj0" "$wsj1" "$lexicon" data
-fi
-steps/hybrid_asr.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage $stop_stage --nj $nj \
-  --train-set $train_set --dev-set "$dev_set" --test-sets "$test_sets" --oov "<UNK>" --lm-order 3 \
-  --fbank-config $fbank_config --nnet-cmvn-opts "$cmvn_opts" --systems $systems \
-  --only-systems "$only_systems" --nnet-threads $nnet_threads --decode-opts "$decode_opts" \
-  --results-title "WSJ: the toolkit's own GMM and nets (Lu et al. 2017 Tables 1-3)"
+steps/corpus_recipe.sh --stage $stage --stop-stage $stop_stage --nj $nj --cmd "$train_cmd" \
+  --kaldi-dir "$kaldi_dir" --ali-dir $ali_dir --graph-dir $graph_dir --lang-dir $lang_dir \
+  --train-set $train_set --dev-set "$dev_set" --test-sets "$test_sets" \
+  --feats $feats --fbank-config $fbank_config --delta-order 1 --splice 5 --cmvn-opts "$cmvn_opts" \
+  --systems $systems --only-systems "$only_systems" --decode-opts "$decode_opts" \
+  --nnet-threads $nnet_threads --paper-tables conf/paper_tables.yaml \
+  --kaldi-title "WSJ: nets on Kaldi's tri4b alignments (Lu et al. 2017 Tables 1-3)" \
+  --own-title "WSJ: the toolkit's own GMM and nets (Lu et al. 2017 Tables 1-3)"
