@@ -148,13 +148,16 @@ def _nbest_within(lat, beam, ac=1.0):
     return {w: g + ac * a for w, g, a in paths if g + ac * a - best <= beam}
 
 
-def test_mapped_lattices_equal_kaldis_within_the_lattice_beam(dec, tmp_path, bnn_env):
+@pytest.mark.parametrize("phone_det", ["false", "true"])
+def test_mapped_lattices_equal_kaldis_within_the_lattice_beam(dec, tmp_path, bnn_env, phone_det):
     """Our lattices from Kaldi's inputs hold exactly Kaldi's word sequences within the lattice beam,
     with the same best-path costs (equal after determinization; not byte-identical: state
-    numbering and where the transition-ids sit on the arcs differ)."""
+    numbering and where the transition-ids sit on the arcs differ); also with the phone-level first
+    pass (Kaldi's DeterminizeLatticePhonePruned, --phone-determinize=true)."""
     from bnn.decode.lattice_io import best_path_full, read_compact_lattices
     m = dec / "mapped"
-    r = run(f"bnn-latgen-faster-mapped {MAPPED_OPTS} {dec}/../mono_binary/final.mdl {dec}/graph/HCLG.fst "
+    r = run(f"bnn-latgen-faster-mapped {MAPPED_OPTS} --phone-determinize={phone_det} "
+            f"{dec}/../mono_binary/final.mdl {dec}/graph/HCLG.fst "
             f"ark:{m}/loglikes.ark 'ark:|gzip -c > {tmp_path}/lat.1.gz'", bnn_env)
     assert r.returncode == 0, r.stderr
     ours = dict(read_compact_lattices(f"ark:gunzip -c {tmp_path}/lat.1.gz|"))
@@ -252,3 +255,35 @@ def test_triphone_lda_graphs_best_paths_equal_kaldi_scoring(shared_dir, bnn_env,
                    (k / f"exp/{exp}/{dec}/scoring_kaldi/penalty_{wip}/{lmwt}.txt").read_text().splitlines())}
             for key, lat in lats.items():
                 assert [syms[w] for w in best_path(lat, 1.0, 1.0 / lmwt, float(wip))[0]] == ref[key], (wip, lmwt, key)
+
+
+# ----------------------------------------------------------------------------- lattice vs re-decoding
+def _two_word_lattice():
+    """0 -> 1 with word 5 (graph 1, acoustic 10) or word 6 (graph 2, acoustic 5); 1 final."""
+    from bnn.decode.lattice_io import CompactLattice
+    return CompactLattice(0, [[(5, 1.0, 10.0, (1, 1), 1), (6, 2.0, 5.0, (2, 2), 1)], []], {1: (0.0, 0.0, ())})
+
+
+def test_word_sequence_weight_is_the_kept_alignment():
+    from bnn.decode.lattice_io import word_sequence_weight
+    lat = _two_word_lattice()
+    assert word_sequence_weight(lat, [6], 0.1) == (2.0, 5.0)
+    assert word_sequence_weight(lat, [5], 0.1) == (1.0, 10.0)
+    assert word_sequence_weight(lat, [7], 0.1) is None
+    assert word_sequence_weight(lat, [5, 6], 0.1) is None
+
+
+@pytest.mark.parametrize("words,g,a,lmwt,beam,expected", [
+    ([6], 1.0, 10.0, 10, 8.0, "tie"),            # 2.0 at LMWT 10, as the lattice's [5]
+    ([6], 2.0, 5.0, 10, 8.0, "search-error"),    # 2.5 > 2.0: the re-decoding missed [5]
+    ([6], 0.2, 25.0, 20, 8.0, "alignment"),      # 1.45 < 1.5 at LMWT 20, but 2.7 > 2.5 at acwt 0.1
+    ([6], 1.0, 8.0, 20, 8.0, "lattice-error"),   # 1.8 < 2.5 at acwt 0.1: the lattice kept a worse one
+    ([7], 0.0, 29.0, 20, 0.5, "outside-beam"),   # absent, 0.9 worse than the best at acwt 0.1
+    ([7], 0.0, 29.0, 20, 8.0, "unexplained"),    # absent although within the lattice beam
+])
+def test_classify_difference_between_lattice_and_re_decoding(words, g, a, lmwt, beam, expected):
+    """Issue 17: on tri2b with the AN4 float DNN, the lattice's best path differed from a re-decoding at
+    acwt 1/LMWT on 26 of 130 utterances; bnn-bench-decode --own-sweep now says why, from both paths'
+    costs under the same scaling (lattice best at LMWT 10: [5], 2.0; at LMWT 20: [5], 1.5)."""
+    from bnn.decode.bench import classify_difference
+    assert classify_difference(_two_word_lattice(), words, g, a, lmwt, 0.0, 0.1, beam) == expected

@@ -18,9 +18,11 @@ import logging
 import time
 from collections import OrderedDict
 
+import numpy as np
+
 from bnn.decode.decoder import (DecodeOptions, GraphDecoder, LatticeDecoder, SweepGrid, check_scores,
                                 load_tid2pdf, parse_floats, parse_range, read_symbol_table)
-from bnn.decode.lattice_io import best_path
+from bnn.decode.lattice_io import best_path, word_sequence_weight
 from bnn.decode.scoring import compute_wer, pick_best, read_text_archive
 from bnn.decode.tables import read_matrices
 from bnn.utils.cli import make_parser, setup_logging
@@ -50,6 +52,43 @@ def _score(hyps, ref, syms, ref_path):
     order = sorted(stats, key=lambda k: (float(k[1]), int(k[0])))
     best = pick_best(order, stats)
     return best, stats
+
+
+DIFF_CLASSES = ("tie", "search-error", "alignment", "outside-beam", "unexplained", "lattice-error")
+
+
+def classify_difference(lat, re_words, re_g, re_a, lmwt, wip, acwt, lattice_beam, tol=1e-2):
+    """Why the best path of a re-decoding at acoustic scale 1/``lmwt`` with penalty ``wip`` (word ids
+    ``re_words``, unscaled graph cost without penalty ``re_g`` and acoustic cost ``re_a``) differs from
+    the best path of the lattice ``lat`` decoded at ``acwt`` (Kaldi scoring: lattice-scale
+    --inv-acoustic-scale=lmwt | lattice-add-penalty | lattice-best-path):
+
+    * ``tie``: both paths cost the same (e.g. homophones with equal LM cost: O / OH on AN4);
+    * ``search-error``: the re-decoded path costs more (the re-decoding's beam lost the better path);
+    * ``alignment``: the re-decoded word sequence is in the lattice with an alignment at least as
+      good at ``acwt``; the re-decoding found another alignment that is better only at 1/lmwt.  A
+      determinized lattice keeps one alignment per word sequence (Povey et al. 2012, Sec. 2), so
+      Kaldi's scoring cannot see it either;
+    * ``outside-beam``: the word sequence is absent and its path is more than ``lattice_beam`` worse
+      than the best path at ``acwt``;
+    * ``unexplained``: absent although within the lattice beam (the decoding search at ``acwt``
+      pruned it with its beam, or a lattice bug: check with a wider --beam);
+    * ``lattice-error``: present, but with a worse alignment than the re-decoded one at ``acwt``.
+    """
+    lw, lg, la = best_path(lat, 1.0, 1.0 / lmwt, wip)
+    c_re = re_g + wip * len(re_words) + re_a / lmwt
+    c_lat = lg + wip * len(lw) + la / lmwt
+    tol = tol + 1e-6 * max(abs(c_re), abs(c_lat))
+    if abs(c_re - c_lat) <= tol:
+        return "tie"
+    if c_re > c_lat:
+        return "search-error"
+    re_dec = re_g + acwt * re_a
+    have = word_sequence_weight(lat, re_words, acwt)
+    if have is not None:
+        return "alignment" if have[0] + acwt * have[1] <= re_dec + tol else "lattice-error"
+    _, bg, ba = best_path(lat, 1.0, acwt, 0.0)
+    return "outside-beam" if re_dec - (bg + acwt * ba) > lattice_beam + tol else "unexplained"
 
 
 def bench_decode(argv=None) -> int:
@@ -96,11 +135,13 @@ def bench_decode(argv=None) -> int:
     lat_dec = LatticeDecoder(hclg, tid2pdf, num_pdfs, opts)
     t_search, t_best, t_score = _Timer(), _Timer(), _Timer()
     hyps_lat = OrderedDict((k, OrderedDict()) for k in keys)
+    lattices = []
     for utt, m in mats:
         with t_search:
             res = lat_dec.decode_loglikes(utt, m)
         if res.lattice is None:
             continue
+        lattices.append((utt, res.lattice))
         with t_best:
             for (l, w) in keys:
                 hyps_lat[(l, w)][utt] = list(best_path(res.lattice, 1.0, 1.0 / float(l), float(w))[0])
@@ -124,21 +165,42 @@ def bench_decode(argv=None) -> int:
     out.append(f"frames/s (CPU): own decoder with lattices {fps_lat:10.0f}; own search best path only "
                f"{fps_bp:10.0f} (ratio {fps_lat / fps_bp:.2f})")
 
-    # --- a re-decoding sweep with our own search (best path only, any model): the lattice's best
-    # path at (LMWT, WIP) should be the best path of a search at acwt 1/LMWT on the graph with WIP
-    # added to the word arcs (differences: ties, and paths the lattice beam pruned)
+    # --- a re-decoding sweep with our own search (best path only, any model): a search at acwt
+    # 1/LMWT on the graph with WIP added to the word arcs.  This is not what Kaldi scores (one decode
+    # at --acoustic-scale, the lattice rescaled), so every difference is classified with the costs
+    # of both paths under the same scaling (classify_difference).
     if args.own_sweep:
         t_own = _Timer()
         hyps_own = OrderedDict((k, OrderedDict()) for k in keys)
+        lats = {utt: lat for utt, lat in lattices}
+        classes = {c: 0 for c in DIFF_CLASSES}
+        utt_ok = {u: True for u, _ in mats}
+        hyps_tied = OrderedDict((k, OrderedDict()) for k in keys)
         for w in wips:
             dw = bp_dec.with_word_penalty(w)
             for l in lmwts:
+                k = (str(l), str(w))
                 for utt, m in mats:
                     with t_own:
-                        res = dw.decode_loglikes(utt, m, acoustic_scale=1.0 / l)
-                    if res.ok:
-                        hyps_own[(str(l), str(w))][utt] = res.words
+                        r = dw.search(m, acoustic_scale=1.0 / l)
+                    if not (r["ok"] and r["have_best"]):
+                        continue
+                    words = np.frombuffer(r["words"], dtype=np.int32).tolist()
+                    hyps_own[k][utt] = hyps_tied[k][utt] = words
+                    if utt not in lats or words == hyps_lat[k].get(utt):
+                        continue
+                    ali = np.frombuffer(r["alignment"], dtype=np.int32)
+                    a_re = -float(m[np.arange(len(ali)), tid2pdf[ali]].astype(np.float64).sum())
+                    g_re = float(r["graph_cost"]) - w * len(words)
+                    c = classify_difference(lats[utt], words, g_re, a_re, l, w, args.acoustic_scale,
+                                            args.lattice_beam)
+                    classes[c] += 1
+                    if c == "tie":
+                        hyps_tied[k][utt] = hyps_lat[k][utt]
+                    if c in ("lattice-error", "unexplained"):
+                        utt_ok[utt] = False
         best_own, stats_own = _score(hyps_own, ref, syms, args.text)
+        _, stats_tied = _score(hyps_tied, ref, syms, args.text)
         same_words = sum(hyps_own[k].get(u) == hyps_lat[k].get(u) for k in keys for u, _ in mats)
         utts_all = sum(all(hyps_own[k].get(u) == hyps_lat[k].get(u) for k in keys) for u, _ in mats)
         out.append(f"own re-decoding sweep: {t_own.cpu:8.2f} s CPU; best {stats_own[best_own].kaldi_lines()[0]} at "
@@ -146,6 +208,19 @@ def bench_decode(argv=None) -> int:
                    f"{same_words} of {len(keys) * len(mats)} (utterance, setting) pairs, at every setting for "
                    f"{utts_all} of {len(mats)} utterances; same WER at "
                    f"{sum(abs(stats_own[k].wer - stats_lat[k].wer) < 0.1 for k in keys)} of {len(keys)} settings (0.1 abs)")
+        out.append("  differing pairs, by cause (costs of both paths under the same scaling): " +
+                   ", ".join(f"{c} {classes[c]}" for c in DIFF_CLASSES))
+        out.append(f"  every difference explained (tie, re-decode search error, alignment, outside lattice-beam) "
+                   f"for {sum(utt_ok.values())} of {len(mats)} utterances; with tied paths taken as the "
+                   f"lattice's: same WER at {sum(abs(stats_tied[k].wer - stats_lat[k].wer) < 0.1 for k in keys)} "
+                   f"of {len(keys)} settings (0.1 abs)")
+        dec_l = str(int(round(1.0 / args.acoustic_scale)))
+        for w in wips:
+            k = (dec_l, str(w))
+            if k in stats_lat:
+                out.append(f"  at the decoding scale LMWT {dec_l} WIP {w}: lattice %WER {stats_lat[k].wer:.2f}, "
+                           f"re-decoding {stats_own[k].wer:.2f}, re-decoding with ties as the lattice "
+                           f"{stats_tied[k].wer:.2f}")
 
     # --- the old sweep on kaldi-hmm-gmm
     if not args.skip_sweep:

@@ -585,6 +585,40 @@ def best_path_full(clat: CompactLattice, lm_scale=1.0, acoustic_scale=1.0, word_
     return _path_summary(clat, path, fin)
 
 
+def word_sequence_weight(clat: CompactLattice, words, acoustic_scale=1.0):
+    """``(graph_cost, acoustic_cost)`` (unscaled, summed in double) of the best path of ``clat``
+    whose words are ``words`` (epsilons skipped), ranked on graph + ``acoustic_scale`` * acoustic;
+    None when the lattice has no such path.  On a determinized lattice that path is unique: the
+    word sequence's best alignment at the decoding scale, the only one Kaldi's scoring sees."""
+    words = list(words)
+    n = clat.num_states
+    if n == 0 or clat.start < 0:
+        return None
+    best: List[Dict[int, Tuple[float, float]]] = [dict() for _ in range(n)]
+    best[clat.start][0] = (0.0, 0.0)
+
+    def relax(table, i, g, a):
+        old = table.get(i)
+        if old is None or g + acoustic_scale * a < old[0] + acoustic_scale * old[1]:
+            table[i] = (g, a)
+
+    out = None
+    for s in top_order(clat):
+        for i, (g, a) in best[s].items():
+            for (w, ag, aa, _, ns) in clat.arcs[s]:
+                if w == 0:
+                    relax(best[ns], i, g + ag, a + aa)
+                elif i < len(words) and w == words[i]:
+                    relax(best[ns], i + 1, g + ag, a + aa)
+        fw = clat.finals.get(s)
+        full = best[s].get(len(words))
+        if fw is not None and full is not None:
+            c = (full[0] + fw[0], full[1] + fw[1])
+            if out is None or c[0] + acoustic_scale * c[1] < out[0] + acoustic_scale * out[1]:
+                out = c
+    return out
+
+
 def nbest_arc_paths(clat: CompactLattice, n: int):
     """Up to ``n`` best complete paths of an acyclic lattice, best first: list of
     ``(cost, [(state, arc index), ...], final_state)`` (cost = graph + acoustic, double).
