@@ -183,3 +183,24 @@ def test_cross_wer_table_pools_both_halves(tmp_path):
     (b / "eval" / "scoring_kaldi" / "best_wer").write_text("%WER 12.50 [ 5 / 40 ] y/eval/wer_13_0.5\n")
     with pytest.raises(BnnError, match="missing"):
         best_hyp_file(str(b / "eval"))
+
+
+def test_expected_errors_choose_where_one_best_ties():
+    from bnn.lm.rescore import choose_min_expected_errors, expected_errors
+    ln3 = math.log(3.0)
+    # ref A B; h1 = A B (0 errors), h2 = A C (1 error); acoustic 0, graph = old LM + 2
+    h1 = Hyp("u", 1, (1, 2), graph=2.0, acoustic=0.0, old_lm=0.0, ngram=1.0, lstm=3.0)
+    h2 = Hyp("u", 2, (1, 3), graph=2.0, acoustic=0.0, old_lm=0.0, ngram=1.0 + ln3, lstm=3.0 - ln3)
+    errs = [0, 1]
+    # lambda 0: costs 3, 3 + ln 3 -> P(h1) = 3/4; lambda 1: 5, 5 - ln 3 -> P(h1) = 1/4;
+    # lambda 0.5: 4, 4 -> 1/2 (and the 1-best is h1 at both lambda 0 and 0.5: 0 errors each)
+    assert expected_errors([h1, h2], errs, 0.0, 10.0, 0.0) == pytest.approx(0.25)
+    assert expected_errors([h1, h2], errs, 1.0, 10.0, 0.0) == pytest.approx(0.75)
+    assert expected_errors([h1, h2], errs, 0.5, 10.0, 0.0) == pytest.approx(0.5)
+    assert pick([h1, h2], 0.0, 10, 0.0) is h1 and pick([h1, h2], 0.5, 10, 0.0) is h1
+    words = {1: "A", 2: "B", 3: "C"}
+    lam, lmwt, wip, v = choose_min_expected_errors({"u": [h1, h2]}, {"u": ["A", "B"]}, words,
+                                                   [0.5, 1.0, 0.0], [7, 8], [0.0, 1.0])
+    assert (lam, lmwt, wip) == (0.0, 7, 0.0) and v == pytest.approx(0.25)
+    with pytest.raises(BnnError, match="no n-best list"):
+        choose_min_expected_errors({"u": [h1, h2]}, {"v": ["A"]}, words, [0.0], [7], [0.0])

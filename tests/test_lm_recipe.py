@@ -28,6 +28,18 @@ def test_wikitext2_lm_recipe_stages(shared_dir, repo_root, bnn_env, tmp_path):
     assert (exp / "an4" / "tri2b" / "lstm_soft" / "eval" / "scoring_kaldi" / "best_wer").is_file()
     lw = (exp / "an4" / "tri2b" / "lstm_soft" / "lstm_weight").read_text().split()[0]
     assert lw == "1.0"
+    # crosswise: tuned on half B, scored on half A; the two eval halves together are all of test
+    words = []
+    for d in ("lstm_soft", "lstm_soft_B"):
+        best = (exp / "an4" / "tri2b" / d / "eval" / "scoring_kaldi" / "best_wer").read_text()
+        words.append(int(best.split("/")[1].split(",")[0]))
+    n_test = sum(len(line.split()) - 1 for line in
+                 (shared_dir / "fixtures" / "kaldi_an4_s5" / "data" / "test" / "text").read_text().splitlines())
+    assert sum(words) == n_test and min(words) > 0
+    assert "%WER crosswise (A+B)" in res and f"/{n_test}] |" in res
+    cross = (exp / "an4" / "tri2b" / "cross" / "trigram+LSTM_soft.txt").read_text().splitlines()
+    assert len(cross) == len((exp / "an4" / "dev.utts").read_text().split()) + len(
+        (exp / "an4" / "devB.utts").read_text().split())
     # a rerun skips finished work and still succeeds
     r = subprocess.run(cmd + ["--stage", "1", "--stop-stage", "3"], cwd=repo_root / "egs" / "wikitext2_lm",
                        env=bnn_env, capture_output=True, text=True)

@@ -23,12 +23,13 @@ an4_systems="tri2b tri1"
 exp=exp
 min_count=3          # WikiText words seen fewer times in the training text become <unk>
 wiki_opts="--emb-dim 128 --hidden 128 --layers 1 --dropout 0.3 --epochs 6 --lr 3e-3"
-an4_opts="--emb-dim 64 --hidden 64 --layers 1 --dropout 0.2 --epochs 30 --lr 5e-3 --batch 8"
+an4_opts="--emb-dim 64 --hidden 64 --layers 1 --dropout 0.2 --epochs 60 --max-halvings 6 --lr 5e-3 --batch 8"
 kd_weight=0.5        # lambda of the soft-binarized LM's KD loss
 granularity=matrix   # float scales of the soft-binarized LM: matrix | row | gate
 ablation=false       # also the scaled-binary LM without KD (learned scales, lambda 0)
 nbest=100
 lstm_weights="0.0 0.25 0.5 0.75 1.0"
+select=expected      # what the tuning half minimises: expected (n-best expected word errors) | errors (1-best)
 rescore_lms="float hard soft"   # AN4 LSTM LMs to rescore with
 min_lmwt=7           # LM weights and penalties swept when scoring (as the fixture's Kaldi scoring)
 max_lmwt=17
@@ -114,7 +115,7 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   for sys in $an4_systems; do
     in=$an4_kaldi_dir/exp/$sys/decode_test
     out=$a/$sys
-    opts=(--cmd "$train_cmd" --n $nbest --threads $threads --min-lmwt $min_lmwt
+    opts=(--cmd "$train_cmd" --n $nbest --threads $threads --select $select --min-lmwt $min_lmwt
           --max-lmwt $max_lmwt --word-ins-penalty $word_ins_penalty)
     steps/lm/rescore_nbest.sh "${opts[@]}" --dev-utts $a/dev.utts --lstm-weights none \
       $an4_kaldi_dir/data/lang_test none $an4_kaldi_dir/data/test $in $out/baseline

@@ -3,10 +3,13 @@
 # with an n-gram, replacing the decoding graph's LM cost (bnn/lm/rescore.py, docs/lm.md).
 # Writes a decode dir scored like any other (sweep.1.txt, wer_<lmwt>_<wip>, scoring_kaldi/).
 #
-# Choosing lambda: with --dev-utts, each lambda of --lstm-weights is scored on those utterances
-# (<out>/dev/lw_<lambda>, best LM weight/penalty there); the lambda with the fewest dev errors
-# is applied, with dev's LM weight/penalty, to the other utterances (<out>/eval) and to all of
-# them (<out> itself).  Without --dev-utts, --lstm-weights must hold one value.
+# Choosing lambda: with --dev-utts, lambda, LM weight and penalty are chosen on those utterances
+# and applied to the other utterances (<out>/eval) and to all of them (<out> itself).
+#   --select expected: the triple with the fewest expected word errors over the dev n-best lists
+#     (bnn-lm-nbest-select; a smooth objective, less prone to ties on a small dev set);
+#   --select errors: each lambda is scored on dev (<out>/dev/lw_<lambda>, best LM weight/penalty
+#     there) and the lambda with the fewest 1-best dev errors wins.
+# Without --dev-utts, --lstm-weights must hold one value.
 # --lstm-weights none keeps the lattice's own graph costs (the baseline, through the same n-best).
 set -euo pipefail
 echo "$0 $*"
@@ -18,6 +21,7 @@ n=100               # hypotheses per lattice
 acwt=0.0833         # acoustic scale for ranking the n-best paths (Kaldi's decoding default 1/12)
 lstm_weights="0.0 0.25 0.5 0.75 1.0"
 dev_utts=           # utterances to choose lambda (and LM weight/penalty) on
+select=expected     # expected | errors: what is minimised on the dev utterances
 nbest=              # reuse this n-best list (from an earlier run on the same lattices)
 scores=             # reuse this scores file (an earlier run's <out>/scores.txt, same n-best and LMs)
 lowercase=false     # lower-case words for the LSTM LM (e.g. a WikiText model on upper-case ASR words)
@@ -34,7 +38,7 @@ if [ $# -ne 5 ]; then
   echo "e.g.: $0 --ngram-lang data/lang_3g --dev-utts exp/dev.utts data/lang_test exp/lm_soft data/test exp/tri2b/decode_test exp/tri2b/decode_test_rnnlm_soft" >&2
   echo "  <lstm-lm>: LM dir (final.pt, words.txt) or packed .npz; 'none' with --lstm-weights none" >&2
   echo "options: --ngram-lang <dir> --n <100> --acwt <0.0833> --lstm-weights '<0.0 0.25 ...|none>' --dev-utts <file>" >&2
-  echo "         --nbest <n-best file to reuse> --scores <scores file to reuse>" >&2
+  echo "         --nbest <n-best file to reuse> --scores <scores file to reuse> --select expected|errors" >&2
   exit 2
 fi
 old_lang=$1
@@ -98,14 +102,30 @@ sweep() {  # sweep <lambda> <out-decode-dir> [utt-list]
 if [ -n "$dev_utts" ]; then
   subset $dev_utts false $dir/data_dev
   subset $dev_utts true $dir/data_eval
-  best=; best_err=
-  for lw in $lstm_weights; do
-    sweep $lw $dir/dev/lw_$lw $dir/data_dev/text
-    steps/score.sh --cmd "$cmd" "${score_opts[@]}" $dir/data_dev $old_lang $dir/dev/lw_$lw > /dev/null
-    err=$(awk '{print $4}' $dir/dev/lw_$lw/scoring_kaldi/best_wer)
-    echo "$0: lambda $lw: dev $(cat $dir/dev/lw_$lw/scoring_kaldi/best_wer)"
-    if [ -z "$best" ] || [ $err -lt $best_err ]; then best=$lw; best_err=$err; fi
-  done
+  case $select in
+    expected)
+      bnn-lm-nbest-select --lstm-weights "$lstm_weights" --min-lmwt $min_lmwt --max-lmwt $max_lmwt \
+        --word-ins-penalty $word_ins_penalty $old_lang/words.txt $dir/data_dev/text $dir/scores.txt \
+        > $dir/selected 2>> $dir/log/select.log
+      read -r best lmwt wip _ < $dir/selected
+      # dev scored at the chosen LM weight/penalty only, so that --best-from applies them
+      sweep $best $dir/dev/lw_$best $dir/data_dev/text
+      steps/score.sh --cmd "$cmd" --min-lmwt $lmwt --max-lmwt $lmwt --word-ins-penalty $wip \
+        $dir/data_dev $old_lang $dir/dev/lw_$best > /dev/null
+      echo "$0: lambda $best, LM weight $lmwt, penalty $wip: fewest expected errors on dev, $(cat $dir/dev/lw_$best/scoring_kaldi/best_wer)"
+      ;;
+    errors)
+      best=; best_err=
+      for lw in $lstm_weights; do
+        sweep $lw $dir/dev/lw_$lw $dir/data_dev/text
+        steps/score.sh --cmd "$cmd" "${score_opts[@]}" $dir/data_dev $old_lang $dir/dev/lw_$lw > /dev/null
+        err=$(awk '{print $4}' $dir/dev/lw_$lw/scoring_kaldi/best_wer)
+        echo "$0: lambda $lw: dev $(cat $dir/dev/lw_$lw/scoring_kaldi/best_wer)"
+        if [ -z "$best" ] || [ $err -lt $best_err ]; then best=$lw; best_err=$err; fi
+      done
+      ;;
+    *) echo "$0: --select must be expected or errors, got $select" >&2; exit 2 ;;
+  esac
   echo $best > $dir/lstm_weight
   echo "$0: lambda $best chosen on $dev_utts"
   sweep $best $dir/eval $dir/data_eval/text
