@@ -174,18 +174,42 @@ def test_load_rejects_bad_file(tmp_path):
         PackedModel.load(str(bad))
 
 
-@pytest.mark.parametrize("backend", ["onednn", "torch", "numpy"])
-def test_float_backends_agree_with_torch(backend):
+@pytest.mark.parametrize("backend", ["bnn", "onednn", "torch", "numpy"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_float_backends_agree_with_torch(backend, threads):
     """The float layers (real input layer, real output layer) on each float GEMM backend."""
     if backend == "onednn" and not torch.backends.mkldnn.is_available():
         pytest.skip("torch without oneDNN")
+    if backend == "bnn" and not bitgemm.sgemm_available():
+        pytest.skip("bnn.infer._bitgemm not built")
     model = random_model(CONFIGS["lu_pm1_real_out"], seed=9)
     x = np.random.default_rng(4).standard_normal((23, IN)).astype(np.float32)
     ref_bits, ref_logits = torch_bits(model, x)
-    packed = PackedModel.from_torch(model, float_backend=backend)
+    packed = PackedModel.from_torch(model, float_backend=backend, num_threads=threads)
     for g, r in zip(packed.hidden_bits(x), ref_bits):
         np.testing.assert_array_equal(g, r)
     np.testing.assert_allclose(packed.forward(x), ref_logits, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("m", [1, 7, 8, 16, 19])
+def test_sgemm_against_float64_and_thread_count(m):
+    """The extension's float32 GEMM: equal to the float64 product to float32 rounding, for row
+    counts around its 8-row register block and a column count that leaves a partial panel;
+    bit-identical for 1 and 3 threads (threads split whole panels, each column's sum is the
+    same sequence of FMAs)."""
+    if not bitgemm.sgemm_available():
+        pytest.skip("bnn.infer._bitgemm not built")
+    rng = np.random.default_rng(m)
+    k, n = 37, 101
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    fp = bitgemm.FloatPanels(w)
+    one = bitgemm.sgemm(x, fp, 1)
+    ref = x.astype(np.float64) @ w.astype(np.float64)
+    np.testing.assert_allclose(one, ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(bitgemm.sgemm(x, fp, 3), one)
+    with pytest.raises(ValueError, match="expected"):
+        bitgemm.sgemm(x[:, :-1], fp)
 
 
 def test_unknown_float_backend_is_one_line_error():

@@ -7,7 +7,8 @@ One table per run, every number measured in this process with the same thread co
   with the ratio against the faster float GEMM;
 * end-to-end frames/s at batch 16 of the papers' DNN (input 1188, 6 x 2048 hidden, 8876 outputs):
   float torch, float torch oneDNN (``torch.utils.mkldnn.to_mkldnn``), float numpy (the packed
-  engine running float layers), packed Lu-style (real output layer) and packed Qian-style (binary
+  engine running float layers), float on the extension's own float32 kernel (``bitgemm.sgemm``,
+  what the packed engine's real layers use by default), packed Lu-style (real output layer) and packed Qian-style (binary
   output layer), with model bytes (float32 state vs deployment file);
 * the packed Lu net with its real input/output layers in int8 (``--real-layers int8``: torch
   dynamic quantization on oneDNN);
@@ -164,7 +165,7 @@ def bench_dnn(shape, args, rows):
     import torch
     from torch.utils import mkldnn
 
-    from bnn.infer import export as export_mod
+    from bnn.infer import bitgemm, export as export_mod
     from bnn.infer.engine import PackedModel
     from bnn.nn.models import build_model
 
@@ -198,6 +199,10 @@ def bench_dnn(shape, args, rows):
     fpacked = PackedModel.from_torch(fmodel, num_threads=args.num_threads, float_backend="numpy")
     t = best_time(lambda: fpacked.forward(x), reps, mt)
     rows.append(("float numpy (BLAS)", args.batch / t, float_bytes))
+    if bitgemm.sgemm_available():     # the float net on this toolkit's own float32 kernel
+        fpacked = PackedModel.from_torch(fmodel, num_threads=args.num_threads, float_backend="bnn")
+        t = best_time(lambda: fpacked.forward(x), reps, mt)
+        rows.append(("float bnn sgemm (our kernel)", args.batch / t, float_bytes))
     for key, label, real in (("lu", "packed Lu (real output)", "fp32"),
                              ("lu", "packed Lu, int8 real layers", "int8"),
                              ("qian", "packed Qian (binary output)", "fp32")):

@@ -191,3 +191,35 @@ def bitgemm_float(a: np.ndarray, b, k: int, scale: np.ndarray, bias: np.ndarray,
     _ext.gemm(a, a.shape[0], w.kw, w.panels, w.n, w.k, 2, None, scale, bias, out,
               KERNEL_IDS[name], num_threads)
     return out
+
+
+# ---- float32 layers on the same thread pool --------------------------------------------------
+
+class FloatPanels:
+    """float32 weights ``W (k, n)`` repacked once into ``(ceil(n/32), k, 32)`` column panels for
+    :func:`sgemm` (zero columns past ``n``)."""
+
+    def __init__(self, w_kn: np.ndarray):
+        w = np.asarray(w_kn, dtype=np.float32)
+        if w.ndim != 2:
+            raise ValueError(f"float weights of shape {w.shape}: expected (k, n)")
+        self.k, self.n = w.shape
+        npan = -(-self.n // PANEL)
+        pad = np.zeros((self.k, npan * PANEL), dtype=np.float32)
+        pad[:, :self.n] = w
+        self.panels = np.ascontiguousarray(pad.reshape(self.k, npan, PANEL).transpose(1, 0, 2))
+
+
+def sgemm_available() -> bool:
+    return _ext is not None and hasattr(_ext, "sgemm")
+
+
+def sgemm(x: np.ndarray, w: FloatPanels, num_threads: int = 1) -> np.ndarray:
+    """float32 ``x (m, k) @ W (k, n)`` on the extension's thread pool (FMAs in k order, so
+    results match a float32 BLAS to rounding, not bit for bit)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != w.k:
+        raise ValueError(f"sgemm input of shape {x.shape}, expected (m, {w.k})")
+    out = np.empty((x.shape[0], w.n), dtype=np.float32)
+    _ext.sgemm(x, x.shape[0], w.k, w.panels, w.n, out, int(num_threads))
+    return out

@@ -33,7 +33,7 @@ _ACTS = {
 }
 
 
-FLOAT_BACKENDS = ("auto", "onednn", "torch", "numpy")
+FLOAT_BACKENDS = ("auto", "bnn", "onednn", "torch", "numpy")
 REAL_LAYERS = ("fp32", "int8")
 INT8_ENGINES = ("onednn", "x86", "fbgemm")     # torch quantized engines, preferred first
 
@@ -104,14 +104,34 @@ def _onednn_works(torch) -> bool:
         return False
 
 
-def _float_matmul(backend: str):
+def _bnn_linear(num_threads: int):
+    """``x (T, k) @ w (k, n)`` with the extension's float32 kernel on the binary layers' thread
+    pool (:func:`bnn.infer.bitgemm.sgemm`); the panel copy of each weight is cached by identity."""
+    cache = {}
+
+    def mm(x, w):
+        hit = cache.get(id(w))
+        if hit is None or hit[0] is not w:
+            hit = cache[id(w)] = (w, bitgemm.FloatPanels(w))
+        return bitgemm.sgemm(x, hit[1], num_threads)
+    return mm
+
+
+def _float_matmul(backend: str, num_threads: int = 1):
     """float32 GEMM for the float layers (the real-valued input layer of a Qian/Lu net, a real
-    output layer): "onednn" (torch's oneDNN, the faster float path on the AMD test machine,
-    where torch's MKL takes a non-AVX-512 path), "torch" (``F.linear``), "numpy" (its BLAS), or
-    "auto" (oneDNN when torch has it, else torch, else numpy).  Returns ``mm(x, w)``."""
+    output layer): "bnn" (the extension's kernel on the same thread pool as the binary layers:
+    faster than oneDNN on the AMD test machine at 1 and 2 threads for 1-64 frames, and it scales
+    where oneDNN's threads do not at 16-frame batches), "onednn" (torch's oneDNN), "torch"
+    (``F.linear``; torch's MKL takes a non-AVX-512 path on AMD), "numpy" (its BLAS), or "auto"
+    (bnn when the extension is built, else oneDNN, torch, numpy).  Returns ``mm(x, w)``."""
     if backend not in FLOAT_BACKENDS:
         raise BnnError(f"packed model: float backend {backend!r} is not one of "
                        f"{', '.join(FLOAT_BACKENDS)}")
+    if backend == "bnn" or (backend == "auto" and bitgemm.sgemm_available()):
+        if not bitgemm.sgemm_available():
+            raise BnnError("packed model: float backend bnn requested but the bnn.infer._bitgemm "
+                           "extension is not built")
+        return _bnn_linear(num_threads)
     if backend == "numpy":
         return np.matmul
     try:
@@ -150,7 +170,7 @@ class PackedModel:
         self.kernel = kernel if kernel is not None else bitgemm.default_kernel()
         self._weights = [bitgemm.PackedWeights(L.weight_bits, L.in_dim)
                          if L.kind == "binary" else None for L in self.layers]
-        self._matmul = _float_matmul(float_backend)
+        self._matmul = _float_matmul(float_backend, self.num_threads)
         if real_layers not in REAL_LAYERS:
             raise BnnError(f"packed model: real layers {real_layers!r}: expected fp32 or int8")
         self.real_layers = real_layers

@@ -18,6 +18,13 @@
  *              int64 per padded unit, thr = -1 gives a constant 0, used for padding units)
  *   MODE_FLOAT out_f32[i*n + j] = (float)(scale[j]*acc + bias[j])   (double arithmetic)
  *
+ * sgemm(): the float32 layers of the same nets (a Lu/Qian net's real input layer, a real output
+ * layer) through the same pool: out[i][j] = sum_k x[i][k] * W[k][j], W repacked once into
+ * panels of 32 columns (panels[p][k][c] = W[k][32p + c], zero columns past n); AVX-512 with an
+ * 8-row x 32-column register block of FMAs in k order, portable C elsewhere.  oneDNN's own
+ * threads scale poorly at the decoder's 16-frame batches (1.2-1.3x on 2 cores measured), which
+ * capped the multi-threaded speed of whole nets whose binary layers run on this pool.
+ *
  * Paths: AVX-512 (F+BW+DQ+VL+VPOPCNTDQ; 4 input rows x 32 units register block, 16 zmm
  * accumulators), AVX2 (Mula's vpshufb nibble popcount on operands split into nibbles once, with
  * byte accumulators flushed through vpsadbw every 31 words), and portable C.  Chosen from CPUID at run time; the environment variable
@@ -53,7 +60,7 @@
 #define PANEL 32
 #define MR 4
 
-enum { MODE_INT = 0, MODE_BITS = 1, MODE_FLOAT = 2 };
+enum { MODE_INT = 0, MODE_BITS = 1, MODE_FLOAT = 2, MODE_SGEMM = 3 };
 enum { KERNEL_AUTO = -1, KERNEL_GENERIC = 0, KERNEL_AVX2 = 1, KERNEL_AVX512 = 2 };
 
 typedef struct {
@@ -66,6 +73,8 @@ typedef struct {
     const double *bias;     /* MODE_FLOAT: n */
     void *out;
     Py_ssize_t p0, p1;      /* panel range of this worker */
+    const float *fa;        /* MODE_SGEMM: m x k float32 input */
+    const float *fpan;      /* MODE_SGEMM: npanels x k x PANEL float32 weights */
 } job_t;
 
 /* ---------------------------------------------------------------- scalar epilogue (tile) */
@@ -341,8 +350,77 @@ static int kernel_from_env(void)
     return -2;
 }
 
+/* ---------------------------------------------------------------- float32 GEMM (MODE_SGEMM) */
+static void sgemm_generic(const job_t *J)
+{
+    const Py_ssize_t m = J->m, k = J->k, n = J->n;
+    float *out = J->out;
+    for (Py_ssize_t p = J->p0; p < J->p1; p++) {
+        const float *w = J->fpan + p * k * PANEL;
+        Py_ssize_t j0 = p * PANEL, nv = n - j0 < PANEL ? n - j0 : PANEL;
+        for (Py_ssize_t i = 0; i < m; i++) {
+            float acc[PANEL] = {0};
+            const float *a = J->fa + i * k;
+            for (Py_ssize_t kk = 0; kk < k; kk++)
+                for (int c = 0; c < PANEL; c++) acc[c] += a[kk] * w[kk * PANEL + c];
+            memcpy(out + i * n + j0, acc, (size_t)nv * sizeof(float));
+        }
+    }
+}
+
+#if BNN_X86
+#define SG_RB 8     /* rows per register block: 8 x 2 zmm accumulators */
+__attribute__((target("avx512f"))) static void sgemm_avx512(const job_t *J)
+{
+    const Py_ssize_t m = J->m, k = J->k, n = J->n;
+    float *out = J->out;
+    for (Py_ssize_t p = J->p0; p < J->p1; p++) {
+        const float *w = J->fpan + p * k * PANEL;
+        Py_ssize_t j0 = p * PANEL, nv = n - j0 < PANEL ? n - j0 : PANEL;
+        __mmask16 k0 = nv >= 16 ? 0xFFFF : (__mmask16)((1u << nv) - 1);
+        __mmask16 k1 = nv >= 32 ? 0xFFFF : (nv > 16 ? (__mmask16)((1u << (nv - 16)) - 1) : 0);
+        Py_ssize_t i = 0;
+        for (; i + SG_RB <= m; i += SG_RB) {
+            __m512 c0[SG_RB], c1[SG_RB];
+            for (int r = 0; r < SG_RB; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); }
+            const float *a = J->fa + i * k;
+            for (Py_ssize_t kk = 0; kk < k; kk++) {
+                __m512 w0 = _mm512_loadu_ps(w + kk * PANEL), w1 = _mm512_loadu_ps(w + kk * PANEL + 16);
+                for (int r = 0; r < SG_RB; r++) {
+                    __m512 x = _mm512_set1_ps(a[r * k + kk]);
+                    c0[r] = _mm512_fmadd_ps(x, w0, c0[r]);
+                    c1[r] = _mm512_fmadd_ps(x, w1, c1[r]);
+                }
+            }
+            for (int r = 0; r < SG_RB; r++) {
+                _mm512_mask_storeu_ps(out + (i + r) * n + j0, k0, c0[r]);
+                if (k1) _mm512_mask_storeu_ps(out + (i + r) * n + j0 + 16, k1, c1[r]);
+            }
+        }
+        for (; i < m; i++) {          /* remaining rows one at a time */
+            __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
+            const float *a = J->fa + i * k;
+            for (Py_ssize_t kk = 0; kk < k; kk++) {
+                __m512 x = _mm512_set1_ps(a[kk]);
+                c0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(w + kk * PANEL), c0);
+                c1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(w + kk * PANEL + 16), c1);
+            }
+            _mm512_mask_storeu_ps(out + i * n + j0, k0, c0);
+            if (k1) _mm512_mask_storeu_ps(out + i * n + j0 + 16, k1, c1);
+        }
+    }
+}
+#endif
+
 static void run_job(const job_t *J, int kern)
 {
+    if (J->mode == MODE_SGEMM) {
+#if BNN_X86
+        if (__builtin_cpu_supports("avx512f")) { sgemm_avx512(J); return; }
+#endif
+        sgemm_generic(J);
+        return;
+    }
     switch (kern) {
 #if BNN_X86
     case KERNEL_AVX512: run_avx512(J); return;
@@ -583,7 +661,7 @@ static PyObject *py_gemm(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     job_t J = {ba.buf, bp.buf, m, kw, n, k, npanels, okw, mode,
                have_t ? bt.buf : NULL, have_s ? bs.buf : NULL, have_b ? bb.buf : NULL,
-               bo.buf, 0, npanels};
+               bo.buf, 0, npanels, NULL, NULL};
     if (nthreads < 1) nthreads = 1;
     if (nthreads > npanels) nthreads = (int)(npanels > 0 ? npanels : 1);
     int err = 0;
@@ -612,6 +690,42 @@ fail_a:
     return NULL;
 }
 
+PyDoc_STRVAR(sgemm_doc,
+"sgemm(x, m, k, panels, n, out, num_threads=1)\n"
+"float32 out[m, n] = x[m, k] @ W[k, n], W as panels[ceil(n/32), k, 32] (see the file header);\n"
+"the output columns are split over the thread pool.");
+
+static PyObject *py_sgemm(PyObject *self, PyObject *args)
+{
+    PyObject *ox, *op, *oo;
+    Py_ssize_t m, k, n;
+    int nthreads = 1;
+    if (!PyArg_ParseTuple(args, "OnnOnO|i", &ox, &m, &k, &op, &n, &oo, &nthreads)) return NULL;
+    if (m < 0 || k < 0 || n < 0) {
+        PyErr_SetString(PyExc_ValueError, "sgemm: negative size");
+        return NULL;
+    }
+    Py_ssize_t npanels = (n + PANEL - 1) / PANEL;
+    Py_buffer bx, bp, bo;
+    if (get_buf(ox, &bx, 0, m * k * 4, "x") < 0) return NULL;
+    if (get_buf(op, &bp, 0, npanels * k * PANEL * 4, "panels") < 0) { PyBuffer_Release(&bx); return NULL; }
+    if (get_buf(oo, &bo, 1, m * n * 4, "out") < 0) {
+        PyBuffer_Release(&bp); PyBuffer_Release(&bx); return NULL;
+    }
+    job_t J = {NULL, NULL, m, 0, n, k, npanels, 0, MODE_SGEMM, NULL, NULL, NULL, bo.buf, 0,
+               npanels, bx.buf, bp.buf};
+    if (nthreads < 1) nthreads = 1;
+    if (nthreads > npanels) nthreads = (int)(npanels > 0 ? npanels : 1);
+    Py_BEGIN_ALLOW_THREADS
+    if (nthreads == 1 || m == 0) run_job(&J, KERNEL_GENERIC);
+    else run_parallel(&J, KERNEL_GENERIC, nthreads);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&bo);
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bx);
+    Py_RETURN_NONE;
+}
+
 static PyObject *py_kernels(PyObject *self, PyObject *noargs)
 {
     PyObject *lst = PyList_New(0);
@@ -634,6 +748,7 @@ static PyObject *py_default_kernel(PyObject *self, PyObject *noargs)
 
 static PyMethodDef methods[] = {
     {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_VARARGS | METH_KEYWORDS, gemm_doc},
+    {"sgemm", py_sgemm, METH_VARARGS, sgemm_doc},
     {"kernels", py_kernels, METH_NOARGS, "Kernels this CPU supports, best first."},
     {"default_kernel", py_default_kernel, METH_NOARGS,
      "The kernel used when none is given (BNN_KERNEL, else the best supported)."},
