@@ -123,11 +123,13 @@ def _float_matmul(backend: str, num_threads: int = 1):
     faster than oneDNN on the AMD test machine at 1 and 2 threads for 1-64 frames, and it scales
     where oneDNN's threads do not at 16-frame batches), "onednn" (torch's oneDNN), "torch"
     (``F.linear``; torch's MKL takes a non-AVX-512 path on AMD), "numpy" (its BLAS), or "auto"
-    (bnn when the extension is built, else oneDNN, torch, numpy).  Returns ``mm(x, w)``."""
+    (bnn when the extension is built and the CPU has AVX-512 -- elsewhere its kernel is portable
+    C -- else oneDNN, torch, numpy).  Returns ``mm(x, w)``."""
     if backend not in FLOAT_BACKENDS:
         raise BnnError(f"packed model: float backend {backend!r} is not one of "
                        f"{', '.join(FLOAT_BACKENDS)}")
-    if backend == "bnn" or (backend == "auto" and bitgemm.sgemm_available()):
+    fast_sgemm = bitgemm.sgemm_available() and "avx512" in bitgemm.available_kernels()
+    if backend == "bnn" or (backend == "auto" and fast_sgemm):
         if not bitgemm.sgemm_available():
             raise BnnError("packed model: float backend bnn requested but the bnn.infer._bitgemm "
                            "extension is not built")
