@@ -13,8 +13,9 @@ def get_parser():
     p.add_argument("--data", default=None, help="data dir (feats.scp, cmvn.scp, utt2spk); "
                    "default: a generated corpus")
     p.add_argument("--targets", default=None, help="pdf target scp for --data")
-    p.add_argument("--utts", type=int, default=300, help="utterances of the generated corpus "
-                   "(200-600 frames each)")
+    p.add_argument("--utts", type=int, default=2000, help="utterances of the generated corpus "
+                   "(200-600 frames each; 2000: ~800k frames, 8 shuffle buffers, so that one epoch "
+                   "takes long enough to time)")
     p.add_argument("--batch-size", type=int, action="append", default=None,
                    help="minibatch frames (repeatable; default 256 and 1024)")
     p.add_argument("--buffer-frames", type=int, default=100000, help="shuffle buffer (frames)")
@@ -24,7 +25,7 @@ def get_parser():
     p.add_argument("--config", action="append", default=None,
                    help="configuration name (repeatable; default all)")
     p.add_argument("--num-threads", type=int, default=1, help="torch threads")
-    p.add_argument("--max-old-frames", type=int, default=0,
+    p.add_argument("--max-old-frames", type=int, default=200000,
                    help="stop the slow numpy path after this many frames (0: whole epoch)")
     return p
 
