@@ -57,7 +57,7 @@ def _score(hyps, ref, syms, ref_path):
 DIFF_CLASSES = ("tie", "search-error", "alignment", "outside-beam", "unexplained", "lattice-error")
 
 
-def classify_difference(lat, re_words, re_g, re_a, lmwt, wip, acwt, lattice_beam, tol=1e-2):
+def classify_difference(lat, re_words, re_g, re_a, lmwt, wip, acwt, lattice_beam, tol=1e-3):
     """Why the best path of a re-decoding at acoustic scale 1/``lmwt`` with penalty ``wip`` (word ids
     ``re_words``, unscaled graph cost without penalty ``re_g`` and acoustic cost ``re_a``) differs from
     the best path of the lattice ``lat`` decoded at ``acwt`` (Kaldi scoring: lattice-scale

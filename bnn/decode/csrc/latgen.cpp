@@ -25,7 +25,11 @@
 // string); subsets are closed over word-epsilon arcs, reduced to the states with word arcs or
 // final weight, normalised (minimum weight, common string prefix moved onto the arc) and hashed;
 // the result keeps, for each word sequence, its best path and alignment.  The output is pruned to
-// lattice_beam again and topologically sorted.
+// lattice_beam again and topologically sorted.  Optionally (phone_start given) a first pass on words +
+// phones as Kaldi's DeterminizeLatticePhonePrunedWrapper (InsertPhones, CompactToRaw); same result.
+// The transition-id strings live in a trie with open-addressing tables (FlatMap).  An attempt that
+// exceeds max_det_states output states or 125 * max_det_states closure/arc operations is retried at
+// half the beam (reported as det_complete = false).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
