@@ -27,6 +27,8 @@ kaldi_dir=                      # a Kaldi AN4 s5 dir: run the drop-in path inste
 kaldi_systems=conf/nnet_systems_kaldi.txt
 kaldi_ali_dir=exp/tri2b_ali     # in --kaldi-dir
 kaldi_graph_dir=exp/tri2b/graph # in --kaldi-dir
+kaldi_cv_on_dev=true            # cross-validate the nets on the dev speakers (Kaldi's train
+                                # alignments cover them); false: 10% of the training utterances
 kaldi_work=kaldi_dropin         # data/, exp/, RESULTS.md of the drop-in path
 
 . ./path.sh
@@ -42,6 +44,8 @@ if [ -n "$kaldi_dir" ]; then
   kdir=$(cd "$kaldi_dir" && pwd)
   # dev = the same 8 training speakers as stage 0 holds out (alignments of train cover them)
   read -r dev_re train_re < <(local/dev_speaker_regex.sh "$kdir/data/train/spk2utt")
+  dev_ali=
+  if [ "$kaldi_cv_on_dev" = true ]; then dev_ali=$kaldi_ali_dir; fi
   mkdir -p $kaldi_work
   for f in steps utils conf local path.sh cmd.sh; do ln -sfn ../$f $kaldi_work/$f; done
   cd $kaldi_work
@@ -49,6 +53,7 @@ if [ -n "$kaldi_dir" ]; then
     --kaldi-dir "$kdir" --train-set train_nodev --dev-set dev --test-sets test \
     --subsets "dev:train:$dev_re train_nodev:train:$train_re" \
     --ali-dir $kaldi_ali_dir --graph-dir $kaldi_graph_dir --lang-dir data/lang_test \
+    --dev-ali-dir "$dev_ali" \
     --fbank-config conf/fbank.conf --cmvn-opts "$nnet_cmvn_opts" \
     --systems $kaldi_systems --only-systems "$only_systems" --nnet-threads $nnet_threads \
     --decode-opts "--min-lmwt 7 --max-lmwt 17 --word-ins-penalty 0.0,0.5,1.0" \
