@@ -83,3 +83,52 @@ def test_missing_corpus_without_download_says_what_to_pass(tmp_path, bnn_env):
     errors = [line for line in proc.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and "--corpus-dir" in errors[0] and "nope" in errors[0]
     assert not (tmp_path / "data").exists()
+
+
+def _systems(path):
+    """(name, merged config, init-from name) of each line of an AN4 systems file."""
+    import shlex
+    from bnn.train.config import apply_override, load_config
+    root = os.path.join(os.path.dirname(__file__), "..")
+    out = []
+    for line in open(os.path.join(root, "egs", "an4", "conf", path)):
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, config, *opts = shlex.split(line)
+        args = dict(zip(opts[::2], opts[1::2]))
+        merge = [os.path.join(root, "egs", "an4", m)
+                 for m in args.get("--merge-configs", "").split()]
+        cfg = load_config(os.path.join(root, "conf", "nnet", f"{config}.yaml"), merge=merge)
+        for item in args.get("--overrides", "").split():
+            cfg = apply_override(cfg, item)
+        init = args.get("--init-from", "")
+        out.append((name, cfg, os.path.basename(init) if init else None))
+    return out
+
+
+@pytest.mark.parametrize("systems", ["nnet_systems.txt", "nnet_systems_kaldi.txt"])
+def test_systems_build_and_binary_nets_start_from_a_float_net_of_their_shape(systems):
+    """Every line builds on AN4's 1320 inputs; a net initialised from another system (Lu et al.
+    Sec. 3.1) has its width, depth and hidden units (binary weights on a ReLU net would not stay
+    bounded the way sigmoid units keep them)."""
+    from bnn.nn.models import build_model
+    lines = _systems(systems)
+    by_name = {}
+    for name, cfg, init in lines:
+        build_model(cfg["model"], 1320, 336)
+        by_name.setdefault(name, cfg)
+        if init is not None:
+            assert init in by_name, f"{name}: init from {init}, which is not an earlier system"
+            src = by_name[init]["model"]
+            for key in ("hidden_dim", "num_hidden", "activation"):
+                assert cfg["model"].get(key) == src.get(key), (name, key)
+
+
+def test_kaldi_path_float_baseline_is_the_chosen_one():
+    """Issues 13/14: the drop-in path's float baseline is the dev-chosen 6 x 512 ReLU / Adam net
+    with newbob, and the recipe cross-validates on the dev speakers by default."""
+    cfg = dict((n, c) for n, c, _ in _systems("nnet_systems_kaldi.txt"))["dnn_relu"]
+    assert cfg["model"]["activation"] == "relu" and cfg["model"]["hidden_dim"] == 512
+    assert cfg["train"]["optimizer"] == "adam" and cfg["train"]["schedule"] == "newbob"
+    run_sh = open(os.path.join(os.path.dirname(__file__), "..", "egs", "an4", "run.sh")).read()
+    assert "\nkaldi_cv_on_dev=true" in run_sh and '--dev-ali-dir "$dev_ali"' in run_sh
