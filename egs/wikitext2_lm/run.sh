@@ -6,7 +6,7 @@
 #     lines held out for the learning-rate schedule), report test perplexity.  On a machine with
 #     the full corpus: --train-text <corpus>/wiki.train.tokens (validation becomes the held-out set).
 #   Stages 5-7: AN4: trigram and LSTM LMs on the AN4 training transcripts, rescoring of the
-#     Kaldi lattices of exp/{tri2b,tri1}/decode_test.  The fixture has no dev lattices: LSTM weight,
+#     Kaldi lattices of exp/{tri2b,tri1,tri3b}/decode_test.  The fixture has no dev lattices: LSTM weight,
 #     LM weight and penalty are chosen on half A of the test speakers and WER is reported on half B,
 #     and crosswise (chosen on B, scored on A; both pooled: every word scored with settings tuned
 #     on the other half), with paired bootstrap intervals of the float-vs-binary differences.
@@ -19,7 +19,7 @@ stop_stage=100
 corpus_dir=../../../shared/corpora/wikitext-2
 train_text=          # default: $corpus_dir/wiki.valid.tokens (e.g. $corpus_dir/wiki.train.tokens)
 an4_kaldi_dir=../../../shared/fixtures/kaldi_an4_s5
-an4_systems="tri2b tri1"
+an4_systems="tri2b tri1 tri3b"
 exp=exp
 min_count=3          # WikiText words seen fewer times in the training text become <unk>
 wiki_opts="--emb-dim 128 --hidden 128 --layers 1 --dropout 0.3 --epochs 6 --lr 3e-3"
