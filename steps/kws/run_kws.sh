@@ -97,7 +97,7 @@ fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "Stage 4: speed and storage (bnn-bench --kws, one process, 1 thread)"
-  binary=$(for s in $students; do case $s in bifsmnv2) echo $s ;; esac; done | tail -n 1)
+  binary=$(for s in $students; do case $s in bifsmnv2|bifsmnv2_long) echo $s ;; esac; done | tail -n 1)
   binary=${binary:-$(echo $students | awk '{print $NF}')}
   if [ ! -s $exp/bench.txt ]; then
     mkdir -p $exp/log
