@@ -204,10 +204,7 @@ class FloatPanels:
         if w.ndim != 2:
             raise ValueError(f"float weights of shape {w.shape}: expected (k, n)")
         self.k, self.n = w.shape
-        npan = -(-self.n // PANEL)
-        pad = np.zeros((self.k, npan * PANEL), dtype=np.float32)
-        pad[:, :self.n] = w
-        self.panels = np.ascontiguousarray(pad.reshape(self.k, npan, PANEL).transpose(1, 0, 2))
+        self.panels = to_panels(w.T, dtype=np.float32)   # panels[p][k][c] = W[k, 32p + c]
 
 
 def sgemm_available() -> bool:

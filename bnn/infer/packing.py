@@ -75,12 +75,13 @@ def popcount_rows(packed: np.ndarray) -> np.ndarray:
     return unpack_bits(packed, packed.shape[1] * 64).sum(axis=1, dtype=np.int64)
 
 
-def to_panels(packed: np.ndarray) -> np.ndarray:
-    """Repack ``(n, kw)`` weight words into ``(ceil(n/32), kw, 32)`` panels (zero rows past ``n``)."""
-    packed = np.asarray(packed, dtype=np.uint64)
+def to_panels(packed: np.ndarray, dtype=np.uint64) -> np.ndarray:
+    """Repack ``(n, kw)`` weight words into ``(ceil(n/32), kw, 32)`` panels (zero rows past ``n``).
+    ``dtype`` float32 gives the float kernel's panels of ``W.T`` (:class:`bitgemm.FloatPanels`)."""
+    packed = np.asarray(packed, dtype=dtype)
     n, kw = packed.shape
     npan = (n + PANEL - 1) // PANEL
-    padded = np.zeros((npan * PANEL, kw), dtype=np.uint64)
+    padded = np.zeros((npan * PANEL, kw), dtype=dtype)
     padded[:n] = packed
     return np.ascontiguousarray(padded.reshape(npan, PANEL, kw).transpose(0, 2, 1))
 
